@@ -1,0 +1,45 @@
+"""Block Gibbs (heat bath) sampling over the colour blocks of a lattice."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from ._potts import PottsModel
+from ._sampler import AbstractSampler, ChainState, categorical_from_uniform
+
+
+class BlockGibbs(AbstractSampler):
+    """Heat bath on one colour block at a time (checkerboard on bipartite lattices).
+
+    Every site of a block is redrawn from its exact conditional
+    p(s | neighbours) proportional to exp(-E_x(s)); sites in one block are not
+    neighbours, so they are conditionally independent and update in parallel.
+    One step is one sweep over all blocks. Cost O(k S) per site: for small S.
+
+    **Example:**
+
+    ```python
+    sampler = BlockGibbs()
+    state = sampler.init(model, config)
+    state, info = sampler.step(key, model, state)
+    ```
+    """
+
+    def check_model(self, model) -> None:
+        super().check_model(model)
+        if not isinstance(model, PottsModel):
+            raise TypeError(
+                f"BlockGibbs samples the grand-canonical PottsModel; for {type(model).__name__} "
+                "use SwapMetropolis, which keeps the composition fixed"
+            )
+
+    def step(self, key, model, state):
+        tables = model.tables()
+        sigma = state.config
+        keys = jax.random.split(key, len(model.lattice.blocks))
+        for block, k in zip(model.lattice.blocks, keys):
+            logits = -model.site_energies(sigma, block, tables)
+            u = jax.random.uniform(k, block.shape)
+            sigma = sigma.at[block].set(categorical_from_uniform(u, logits))
+        return ChainState(sigma, state.aux), {"acceptance": jnp.float32(1.0)}

@@ -1,0 +1,2 @@
+"""Matplotlib plot of a lattice configuration."""
+def plot_configuration(*a, **k): raise NotImplementedError

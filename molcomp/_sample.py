@@ -1,0 +1,120 @@
+"""The sampling driver: n steps under `lax.scan`, observables traced or averaged."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from tqdm.auto import tqdm
+
+from ._sampler import AbstractSampler, ChainState
+
+
+class SampleResult(eqx.Module):
+    """What `sample` returns.
+
+    - `state`: the final chain state (resume by passing it back to `sample`).
+    - `trace`: `trace_fn` output at every step, leading axes (steps, [chains]).
+    - `mean`: running mean of `mean_fn` output over the steps, axes ([chains], ...).
+    - `acceptance`: mean acceptance per chain.
+    """
+
+    state: ChainState
+    trace: object
+    mean: object
+    acceptance: jax.Array
+
+
+def _none(model, config):
+    return None
+
+
+def sample(
+    key,
+    model,
+    sampler: AbstractSampler,
+    state: ChainState,
+    steps: int,
+    *,
+    trace_fn: Callable | None = None,
+    mean_fn: Callable | None = None,
+    progress: bool | None = None,
+) -> SampleResult:
+    """Run `steps` sweeps of `sampler` from `state`, recording observables on the fly.
+
+    Chains are a leading axis of `state.config` (vmapped). Nothing but the observables
+    is kept, so long runs do not store every configuration. To discard burn-in, call
+    `sample` once without observables and continue from its `state`.
+
+    **Arguments:**
+
+    - `key`: a `jax.random` key; the same key gives the same samples.
+    - `model`, `sampler`, `state`: from `sampler.init(model, config)`.
+    - `steps`: number of sweeps (static: a new value compiles once more).
+    - `trace_fn(model, config) -> pytree`: recorded every step (keep it small).
+    - `mean_fn(model, config) -> pytree`: averaged over the steps (e.g. contacts).
+    - `progress`: tqdm bar over chunks of the run; default: when stderr is a terminal.
+
+    **Returns:** a `SampleResult`.
+    """
+    if not isinstance(sampler, AbstractSampler):
+        raise TypeError(f"sampler must be a molcomp sampler, got {type(sampler).__name__}")
+    if not isinstance(state, ChainState):
+        raise TypeError("state must come from sampler.init(model, config)")
+    if isinstance(steps, bool) or int(steps) != steps or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    steps = int(steps)
+    sampler.check_model(model)
+    model.check_state(state.config, "state.config")
+    trace_fn = trace_fn or _none
+    mean_fn = mean_fn or _none
+    if progress is None:
+        progress = sys.stderr.isatty()
+    chunk = max(1, -(-steps // 20)) if progress else steps
+    keys = jax.random.split(key, -(-steps // chunk))
+    traces, sums, acc = [], None, []
+    done = 0
+    bar = tqdm(total=steps, disable=not progress, unit="sweep", leave=False)
+    for k in keys:
+        n = min(chunk, steps - done)
+        state, tr, s, a = _run(k, model, sampler, state, n, trace_fn, mean_fn)
+        traces.append(tr)
+        acc.append(a)
+        sums = s if sums is None else jax.tree_util.tree_map(jnp.add, sums, s)
+        done += n
+        bar.update(n)
+    bar.close()
+    trace = jax.tree_util.tree_map(lambda *t: jnp.concatenate(t, axis=0), *traces)
+    mean = jax.tree_util.tree_map(lambda x: x / steps, sums)
+    acceptance = jnp.concatenate(acc, axis=0).mean(axis=0)
+    return SampleResult(state=state, trace=trace, mean=mean, acceptance=acceptance)
+
+
+@eqx.filter_jit
+def _run(key, model, sampler, state, n, trace_fn, mean_fn):
+    batched = state.config.ndim == 2
+
+    def one(k, st):
+        st, info = sampler.step(k, model, st)
+        return st, info["acceptance"], trace_fn(model, st.config), mean_fn(model, st.config)
+
+    step = one
+    if batched:
+        chains = state.config.shape[0]
+        step = jax.vmap(one)
+
+    def body(carry, k):
+        st, total = carry
+        if batched:
+            k = jax.random.split(k, chains)
+        st, a, tr, m = step(k, st)
+        total = jax.tree_util.tree_map(jnp.add, total, m)
+        return (st, total), (tr, a)
+
+    zero = jax.eval_shape(lambda: step(jax.random.split(key, chains) if batched else key, state)[3])
+    zero = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), zero)
+    (state, total), (trace, acc) = jax.lax.scan(body, (state, zero), jax.random.split(key, n))
+    return state, trace, total, acc
