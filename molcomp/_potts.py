@@ -56,11 +56,12 @@ class AbstractPottsModel(eqx.Module):
             J = jnp.pad(J, ((0, 0), (0, 1), (0, 1)))
         return self.beta * J, self.chemical_potentials()
 
-    def _directions(self) -> Int[Array, "k"]:
+    def _directions(self) -> np.ndarray:
+        """Which coupling table each neighbour slot uses (static)."""
         k = self.lattice.max_degree
         if self.couplings.is_oriented:
-            return jnp.arange(k)
-        return jnp.zeros(k, jnp.int32)
+            return np.arange(k)
+        return np.zeros(k, np.int32)
 
     def check_state(self, sigma, name: str = "state"):
         """Validate shape and range of a configuration (batched leading axes allowed)."""

@@ -34,7 +34,7 @@ class AbstractSampler(eqx.Module):
     def init(self, model: AbstractPottsModel, config) -> ChainState:
         """Validate `config` (shape (n,) or (chains, n)) and build the chain state."""
         self.check_model(model)
-        config = model.check_state(config, "config").astype(jnp.int32)
+        config = model.check_state(config, "config").astype(state_dtype(model.n_states))
         if config.ndim == 1:
             return self._init_one(model, config)
         if config.ndim == 2:
@@ -53,6 +53,13 @@ class AbstractSampler(eqx.Module):
         self, key: PRNGKeyArray, model: AbstractPottsModel, state: ChainState
     ) -> tuple[ChainState, dict]:
         """Advance one chain by one sweep; returns (state, info)."""
+
+
+def state_dtype(n_states: int):
+    """The smallest signed integer type that holds every state index."""
+    if n_states <= 127:
+        return jnp.int8
+    return jnp.int16 if n_states <= 32767 else jnp.int32
 
 
 def categorical_from_uniform(u, logits):
