@@ -53,8 +53,8 @@ class BlockGibbs(AbstractSampler):
                 f"(and rows, if periodic); got {model.lattice.kind} {model.lattice.shape}"
             )
 
-    def step(self, key, model, state):
-        tables = model.tables()
+    def step(self, key, model, state, prepared=None):
+        tables = model.tables() if prepared is None else prepared
         sigma = state.config
         if self.checkerboard is not False and _checkerboard.eligible(model.lattice):
             sigma = _checkerboard.sweep(key, model, sigma, tables)
@@ -63,5 +63,5 @@ class BlockGibbs(AbstractSampler):
         for block, k in zip(model.lattice.blocks, keys):
             logits = -model.site_energies(sigma, block, tables)
             u = jax.random.uniform(k, block.shape)
-            sigma = sigma.at[block].set(categorical_from_uniform(u, logits))
+            sigma = sigma.at[block].set(categorical_from_uniform(u, logits).astype(sigma.dtype))
         return ChainState(sigma, state.aux), {"acceptance": jnp.float32(1.0)}

@@ -83,8 +83,8 @@ class Metropolis(AbstractSampler):
             return ChainState(config)
         return ChainState(config, partner_table(model, self.partners))
 
-    def step(self, key, model, state):
-        tables = model.tables()
+    def step(self, key, model, state, prepared=None):
+        tables = model.tables() if prepared is None else prepared
         sigma = state.config
         accepted = jnp.float32(0.0)
         keys = jax.random.split(key, len(model.lattice.blocks))
@@ -96,7 +96,7 @@ class Metropolis(AbstractSampler):
             accept = jnp.log(u) < log_hastings - dE
             cur = sigma[block]
             accepted = accepted + jnp.sum(accept & (new != cur))
-            sigma = sigma.at[block].set(jnp.where(accept, new, cur))
+            sigma = sigma.at[block].set(jnp.where(accept, new, cur).astype(sigma.dtype))
         rate = accepted / model.lattice.n_sites
         return ChainState(sigma, state.aux), {"acceptance": rate}
 

@@ -96,9 +96,11 @@ def sample(
 @eqx.filter_jit
 def _run(key, model, sampler, state, n, trace_fn, mean_fn):
     batched = state.config.ndim == 2
+    prepared = sampler.prepare(model)
+    kwargs = {} if prepared is None else {"prepared": prepared}
 
     def one(k, st):
-        st, info = sampler.step(k, model, st)
+        st, info = sampler.step(k, model, st, **kwargs)
         return st, info["acceptance"], trace_fn(model, st.config), mean_fn(model, st.config)
 
     step = one

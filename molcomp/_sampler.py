@@ -48,9 +48,18 @@ class AbstractSampler(eqx.Module):
     def _init_one(self, model, config) -> ChainState:
         return ChainState(config)
 
+    def prepare(self, model):
+        """Tables derived from the model that every step reads (None: nothing).
+
+        Drivers compute them once per run, outside the scan, and pass them to `step` as
+        `prepared=`: with q = 1601 species rebuilding beta * J every sweep would cost
+        more than the sweep itself.
+        """
+        return model.tables() if isinstance(model, AbstractPottsModel) else None
+
     @abc.abstractmethod
     def step(
-        self, key: PRNGKeyArray, model: AbstractPottsModel, state: ChainState
+        self, key: PRNGKeyArray, model: AbstractPottsModel, state: ChainState, prepared=None
     ) -> tuple[ChainState, dict]:
         """Advance one chain by one sweep; returns (state, info)."""
 

@@ -36,8 +36,8 @@ class SwapMetropolis(AbstractSampler):
                 "use BlockGibbs or Metropolis for a grand-canonical PottsModel"
             )
 
-    def step(self, key, model, state):
-        tables = model.tables()
+    def step(self, key, model, state, prepared=None):
+        tables = model.tables() if prepared is None else prepared
         lat = model.lattice
         n = lat.n_sites
         moves = self.moves_per_site * n
