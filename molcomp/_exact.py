@@ -43,7 +43,9 @@ def _check_size(model, max_states):
 
 
 def _place_configs(model: PlaceModel) -> np.ndarray:
-    ref = np.asarray(model.reference_state())
+    # From the static composition, not reference_state(): that is a jax array, which is
+    # a tracer when the caller jits (eqx.filter_jit(log_partition)(place_model)).
+    ref = np.repeat(np.arange(model.n_states), model.composition)
     if all(c <= 1 for c in model.composition):
         return np.array(list(itertools.permutations(ref.tolist())), np.int32)
     return np.unique(np.array(list(itertools.permutations(ref.tolist())), np.int32), axis=0)

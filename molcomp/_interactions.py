@@ -1,6 +1,6 @@
 """Species couplings and chemical potentials, storing only independent parameters.
 
-Sign conventions (the one place they are stated; `tests/test_conventions.py` checks them):
+Sign conventions (the one place they are stated; `tests/molcomp/test_interactions.py` checks them):
 
 * Energies are in units of kT and p(state) is proportional to exp(-E).
 * A Potts coupling J[d][a, b] is the energy of a bond whose first site holds species a

@@ -11,7 +11,6 @@ last state index, q, with no couplings and mu = 0 (the reference concentration c
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int

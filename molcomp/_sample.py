@@ -68,19 +68,26 @@ def sample(
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     steps = int(steps)
     sampler.check_model(model)
-    model.check_state(state.config, "state.config")
+    n = model.lattice.n_sites if hasattr(model, "lattice") else None
+    if n is not None and (state.config.ndim not in (1, 2) or state.config.shape[-1] != n):
+        # Values were validated by `init`; only the shape is re-checked (no host copy).
+        raise ValueError(
+            f"state.config must have shape (n,) or (chains, n) with n={n}, got {state.config.shape}"
+        )
     trace_fn = trace_fn or _none
     mean_fn = mean_fn or _none
     if progress is None:
         progress = sys.stderr.isatty()
     chunk = max(1, -(-steps // 20)) if progress else steps
-    keys = jax.random.split(key, -(-steps // chunk))
+    # One key per step, drawn up front: the samples do not depend on the chunking
+    # (and so not on whether a progress bar is shown).
+    keys = jax.random.split(key, steps)
     traces, sums, acc = [], None, []
     done = 0
     bar = tqdm(total=steps, disable=not progress, unit="sweep", leave=False)
-    for k in keys:
+    while done < steps:
         n = min(chunk, steps - done)
-        state, tr, s, a = _run(k, model, sampler, state, n, trace_fn, mean_fn)
+        state, tr, s, a = _run(keys[done : done + n], model, sampler, state, trace_fn, mean_fn)
         traces.append(tr)
         acc.append(a)
         sums = s if sums is None else jax.tree_util.tree_map(jnp.add, sums, s)
@@ -94,7 +101,7 @@ def sample(
 
 
 @eqx.filter_jit
-def _run(key, model, sampler, state, n, trace_fn, mean_fn):
+def _run(keys, model, sampler, state, trace_fn, mean_fn):
     batched = state.config.ndim == 2
     prepared = sampler.prepare(model)
     kwargs = {} if prepared is None else {"prepared": prepared}
@@ -116,7 +123,8 @@ def _run(key, model, sampler, state, n, trace_fn, mean_fn):
         total = jax.tree_util.tree_map(jnp.add, total, m)
         return (st, total), (tr, a)
 
+    key = keys[0]
     zero = jax.eval_shape(lambda: step(jax.random.split(key, chains) if batched else key, state)[3])
     zero = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), zero)
-    (state, total), (trace, acc) = jax.lax.scan(body, (state, zero), jax.random.split(key, n))
+    (state, total), (trace, acc) = jax.lax.scan(body, (state, zero), keys)
     return state, trace, total, acc

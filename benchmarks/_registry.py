@@ -1,0 +1,15 @@
+"""The benchmarks `python -m benchmarks` knows, by name, in run order.
+
+A read-only mapping built from an explicit module list: adding a benchmark means adding
+its module here, nothing registers itself at import time.
+"""
+
+from __future__ import annotations
+
+import types
+
+from . import sampler_throughput, sleep_wake_training
+
+BENCHMARKS = types.MappingProxyType(
+    {module.NAME: module for module in (sampler_throughput, sleep_wake_training)}
+)

@@ -1,0 +1,336 @@
+"""Sleep-wake training: seconds for a 16-spin Boltzmann machine to learn a random Ising
+target to exact KL(target || model) < 0.05 nats, molcomp's loop vs thrml's.
+
+The task (issue 5): target w_ij ~ Normal(0, 0.3^2), b_i ~ Normal(0, 0.1^2); data = exact
+samples of it; both learners start from the same small random machine and use the same
+optax optimizer and learning-rate schedule, the same number of chains, samples and
+sweeps per step, with beta = 1 so energies and learning rates mean the same thing.
+
+- `molcomp`: `learning.fit` with the `FreshChains` model phase, i.e. thrml's protocol:
+  every step new chains from uniform random states, `warmup` sweeps, then `samples`
+  records `sweeps_per_sample` apart (SequentialGibbs: a sweep updates the 16 spins in
+  turn, exactly like thrml's 16 single-node blocks of a complete graph).
+- `thrml`: `thrml.models.estimate_kl_grad` on an `IsingEBM` over the complete graph,
+  positive phase read from the data, `SamplingSchedule(warmup, samples, sweeps)`.
+- `molcomp` case "... pcd": the same budget spent on persistent chains (fit's default),
+  for reference; thrml's estimator has no persistent chains.
+
+Both loops run jitted chunks of `eval_every` steps (a `fori_loop`), step keys
+`fold_in(key, step)`; compilation is excluded (an untimed warm-up chunk); exact KL is
+evaluated between chunks, outside the timed region, and no enumeration enters the
+training. Metrics: `time_to_kl_s` (training seconds until the first evaluation with
+KL < 0.05; inf if never), `final_kl` (nats, after all steps), `steps_to_kl`.
+
+Run alone for the KL-vs-step and KL-vs-seconds plot:
+`python -m benchmarks.sleep_wake_training [--quick | --smoke] [--out DIR]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import json
+import math
+import time
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import learning
+
+from ._harness import Case, Context, Measurement, write_atomic
+
+NAME = "sleep_wake_training"
+DESCRIPTION = "seconds to learn a 16-spin random Ising target to KL < 0.05: molcomp vs thrml"
+PLOTS = {"sleep_wake_training.png": "time_to_kl_s"}
+CURVES = "sleep_wake_training_curves.png"
+THRESHOLD = 0.05  # nats
+
+# Per size: n spins, m data samples, chains, warmup sweeps, samples per chain, sweeps
+# between samples, training steps, evaluation interval (steps), peak learning rate
+# (cosine decay), training runs (different training keys; metrics are their medians).
+KEYS = ("n", "m", "chains", "warmup", "samples", "sweeps", "steps", "eval_every", "lr", "runs")
+ROWS = {
+    "smoke": (8, 2000, 16, 4, 4, 1, 60, 10, 0.1, 1),
+    "quick": (16, 20000, 64, 10, 8, 2, 200, 5, 0.05, 5),
+    "full": (16, 20000, 64, 10, 8, 2, 400, 5, 0.05, 15),
+}
+SIZES = {size: dict(zip(KEYS, row)) for size, row in ROWS.items()}
+
+
+@dataclasses.dataclass
+class Task:
+    target: learning.BoltzmannMachine
+    start: learning.BoltzmannMachine
+    data: jax.Array  # (m, n) states 0/1
+    configs: jax.Array  # all 2^n configurations
+    target_log_probs: jax.Array
+
+
+def _task(s: dict, seed: int, ctx: Context) -> Task:
+    """The shared target, data and start (built once per run, for both learners)."""
+    key = ("sleep_wake_task", s["n"], s["m"], seed)
+    if key not in ctx.cache:
+        k_w, k_b, k_data, k_start = jax.random.split(jax.random.key(seed), 4)
+        n = s["n"]
+        target = learning.BoltzmannMachine(
+            0.3 * jax.random.normal(k_w, (n * (n - 1) // 2,)), 0.1 * jax.random.normal(k_b, (n,))
+        )
+        configs = learning.exact.configurations(n)
+        lp = learning.exact.log_probs(target, configs=configs)
+        cdf = jnp.cumsum(jnp.exp(lp))  # inverse-CDF sampling of exact data
+        idx = jnp.searchsorted(cdf, jax.random.uniform(k_data, (s["m"],)) * cdf[-1])
+        data = configs[jnp.minimum(idx, cdf.shape[0] - 1)]
+        start = learning.BoltzmannMachine.random(k_start, n, scale=0.01)
+        ctx.cache[key] = Task(target, start, data, configs, lp)
+    return ctx.cache[key]
+
+
+def _optimizer(s: dict):
+    return optax.adam(optax.cosine_decay_schedule(s["lr"], s["steps"], alpha=0.05))
+
+
+@eqx.filter_jit
+def _kl(task_lp, configs, weights, biases):
+    model = learning.BoltzmannMachine(weights, biases)
+    return learning.exact.kl_divergence(task_lp, learning.exact.log_probs(model, configs=configs))
+
+
+def _params(s: dict, rule: str) -> dict:
+    return dict(
+        model="boltzmann_random_ising",
+        sampler="sequential_gibbs",
+        rule=rule,
+        N=s["n"],
+        m=s["m"],
+        chains=s["chains"],
+        sweeps=s["warmup"] + (s["samples"] - 1) * s["sweeps"],  # per step, per chain
+        samples=s["samples"],
+        sweeps_per_sample=s["sweeps"],
+        warmup=s["warmup"],
+        steps=s["steps"],
+        eval_every=s["eval_every"],
+        optimizer=f"adam cosine {s['lr']}",
+        runs=s["runs"],
+        T=1.0,
+    )
+
+
+def _train_key(seed: int, run: int):
+    """The training key of one run: the same for both learners (their streams differ)."""
+    return jax.random.fold_in(jax.random.key(seed + 1), run)
+
+
+def _measure(curves: list[dict]) -> list[Measurement]:
+    """Medians over the training runs (same task, different training keys)."""
+    times, steps, final = [], [], []
+    for c in curves:
+        kl = np.asarray(c["kl"])
+        hit = np.flatnonzero(kl < THRESHOLD)
+        times.append(c["seconds"][hit[0]] if hit.size else math.inf)
+        steps.append(c["step"][hit[0]] if hit.size else math.inf)
+        final.append(kl[-1])
+    return [
+        Measurement("time_to_kl_s", float(np.median(times)), "s", False),
+        Measurement("final_kl", float(np.median(final)), "nats", False),
+        Measurement("steps_to_kl", float(np.median(steps)), "steps", False),
+    ]
+
+
+def _keep(ctx: Context, label: str, learner: str, curve: dict) -> None:
+    curves = ctx.cache.setdefault("sleep_wake_curves", {})
+    curves[label, learner] = curve
+    out = getattr(ctx, "out", None)  # set by drivers that know the output folder
+    if out is not None:
+        plot_curves(curves, Path(out) / CURVES)
+
+
+# ---- molcomp -------------------------------------------------------------------------
+def _run_molcomp(s: dict, seed: int, label: str, persistent: bool, ctx: Context):
+    task = _task(s, seed, ctx)
+    sampler = learning.SequentialGibbs()
+    phase_cls = learning.PCD if persistent else learning.FreshChains
+    # Sweeps per step as thrml's schedule: warmup, then one record every `sweeps`, the
+    # first one at the end of the warmup.
+    phase = phase_cls(
+        sampler,
+        s["chains"],
+        warmup=s["warmup"] - s["sweeps"],
+        samples=s["samples"],
+        sweeps=s["sweeps"],
+    )
+    opt = _optimizer(s)
+
+    def run(key, steps):
+        return learning.fit(
+            key,
+            task.start,
+            sampler,
+            task.data,
+            opt,
+            steps,
+            model_phase=phase,
+            eval_every=s["eval_every"],
+            target=task.target_log_probs,
+            ais=False,
+            progress=False,
+        )[1]
+
+    run(jax.random.key(seed), s["eval_every"])  # warm-up: compiles the chunk (same statics)
+    curves = []
+    for r in range(s["runs"]):
+        history = run(_train_key(seed, r), s["steps"])
+        curves.append({"step": history.eval_step, "kl": history.kl, "seconds": history.train_s})
+    _keep(ctx, label, "molcomp", curves[0])
+    return _measure(curves)
+
+
+# ---- thrml ---------------------------------------------------------------------------
+def _thrml_chunk(s: dict, optimizer):
+    """A jitted chunk of `eval_every` training steps with thrml's estimate_kl_grad."""
+    import thrml
+    from thrml.models import IsingEBM, IsingTrainingSpec, estimate_kl_grad
+
+    n, chains = s["n"], s["chains"]
+    nodes = [thrml.SpinNode() for _ in range(n)]
+    iu, ju = np.triu_indices(n, 1)  # the order of BoltzmannMachine.weights
+    edges = [(nodes[i], nodes[j]) for i, j in zip(iu.tolist(), ju.tolist())]
+    free = [thrml.Block([v]) for v in nodes]  # a complete graph needs n colours
+    data_blocks = [thrml.Block(nodes)]
+    positive = thrml.SamplingSchedule(0, 1, 1)  # unused: the positive phase reads the data
+    negative = thrml.SamplingSchedule(s["warmup"], s["samples"], s["sweeps"])
+
+    def step(params, opt_state, key, data):
+        w, b = params
+        ebm = IsingEBM(nodes, edges, b, w, jnp.float32(1.0))
+        spec = IsingTrainingSpec(ebm, data_blocks, [], [], free, positive, negative)
+        k_init, k_grad = jax.random.split(key)
+        init = [jax.random.bernoulli(k, 0.5, (chains, 1)) for k in jax.random.split(k_init, n)]
+        gw, gb, _, _ = estimate_kl_grad(k_grad, spec, nodes, edges, [data], [], [], init)
+        updates, opt_state = optimizer.update((gw, gb), opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+
+    @jax.jit
+    def chunk(params, opt_state, key, start, data):
+        def body(i, carry):
+            return step(*carry, jax.random.fold_in(key, start + i), data)
+
+        return jax.lax.fori_loop(0, s["eval_every"], body, (params, opt_state))
+
+    return chunk
+
+
+def _run_thrml(s: dict, seed: int, label: str, ctx: Context):
+    task = _task(s, seed, ctx)
+    opt = _optimizer(s)
+    chunk = _thrml_chunk(s, opt)
+    params = (task.start.weights, task.start.biases)
+    data = task.data.astype(jnp.bool_)  # thrml spins: True is +1
+    jax.block_until_ready(chunk(params, opt.init(params), jax.random.key(seed), 0, data))
+    curves = []
+    for r in range(s["runs"]):
+        key, p, opt_state = _train_key(seed, r), params, opt.init(params)
+        curve = {"step": [], "kl": [], "seconds": []}
+        elapsed = 0.0
+        for start in range(0, s["steps"], s["eval_every"]):
+            t0 = time.perf_counter()
+            p, opt_state = jax.block_until_ready(chunk(p, opt_state, key, start, data))
+            elapsed += time.perf_counter() - t0
+            curve["step"].append(start + s["eval_every"])
+            curve["kl"].append(float(_kl(task.target_log_probs, task.configs, *p)))
+            curve["seconds"].append(elapsed)
+        curves.append(curve)
+    _keep(ctx, label, "thrml", curves[0])
+    return _measure(curves)
+
+
+def cases(size: str) -> list[Case]:
+    s = SIZES[size]
+    label = f"random ising n={s['n']}"
+    seed = 0
+    restart = _params(s, "sleep_wake_restart")
+    return [
+        Case(
+            label,
+            "molcomp",
+            "neural",
+            restart,
+            functools.partial(_run_molcomp, s, seed, label, False),
+            1,
+            seed,
+        ),
+        Case(
+            label, "thrml", "peer", restart, functools.partial(_run_thrml, s, seed, label), 1, seed
+        ),
+        Case(
+            f"{label} pcd",
+            "molcomp",
+            "neural",
+            _params(s, "sleep_wake_pcd"),
+            functools.partial(_run_molcomp, s, seed, f"{label} pcd", True),
+            1,
+            seed,
+        ),
+    ]
+
+
+# ---- the curve plot ---------------------------------------------------------------------
+def plot_curves(curves: dict, path: Path) -> Path:
+    """KL versus step and versus training seconds, one line per (case, learner)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    by_step, by_time = fig.subplots(1, 2)
+    for (label, learner), c in curves.items():
+        name = f"{learner}: {label}"
+        by_step.plot(c["step"], c["kl"], marker=".", label=name)
+        by_time.plot(c["seconds"], c["kl"], marker=".", label=name)
+    for ax, xlabel in (
+        (by_step, "training step"),
+        (by_time, "training seconds (compile excluded)"),
+    ):
+        ax.axhline(THRESHOLD, color="k", ls="--", lw=1)
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("exact KL(target || model) (nats)")
+    by_time.legend(fontsize=8)
+    fig.suptitle(f"{NAME}: KL < {THRESHOLD} nats is the goal")
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    write_atomic(path, buf.getvalue())
+    return path
+
+
+def main(argv=None) -> int:
+    """Run the cases directly and write the curve plot and the curves as JSON."""
+    from ._harness import peer_available
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.sleep_wake_training")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true")
+    size.add_argument("--smoke", action="store_true")
+    parser.add_argument("--out", default="results")
+    args = parser.parse_args(argv)
+    ctx = Context()
+    ctx.out = Path(args.out)
+    for case in cases("smoke" if args.smoke else "quick" if args.quick else "full"):
+        if case.learner == "thrml" and not peer_available("thrml"):
+            print("notice: thrml is not installed; skipping its case")
+            continue
+        shown = ", ".join(f"{m.metric} {m.value:.3g}" for m in case.run(ctx))
+        print(f"{case.label} [{case.learner}]: {shown}")
+    curves = {f"{k[0]} [{k[1]}]": v for k, v in ctx.cache["sleep_wake_curves"].items()}
+    write_atomic(ctx.out / "sleep_wake_training_curves.json", json.dumps(curves).encode())
+    print(f"wrote {ctx.out / CURVES}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

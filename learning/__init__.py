@@ -1,0 +1,32 @@
+"""learning: how the parameters of any energy model change.
+
+The sleep-wake rule grad = <dE/dtheta>_data - <dE/dtheta>_model (the gradient of
+KL(P_data || Q_theta)) trains physical learners (molcomp's Potts and place models) and
+neural ones (the Boltzmann machines here) with the same code: `estimate_grad` for one
+gradient, `fit` for a training loop over optax.
+"""
+
+from . import exact as exact
+from ._ais import ais_log_likelihood as ais_log_likelihood
+from ._ais import ais_log_partition as ais_log_partition
+from ._binary import RBM as RBM
+from ._binary import AbstractBinaryModel as AbstractBinaryModel
+from ._binary import BoltzmannMachine as BoltzmannMachine
+from ._clamp import Clamped as Clamped
+from ._estimator import PhaseState as PhaseState
+from ._estimator import energy_gap_grad as energy_gap_grad
+from ._estimator import estimate_grad as estimate_grad
+from ._estimator import init_state as init_state
+from ._fit import History as History
+from ._fit import fit as fit
+from ._gibbs import AlternatingGibbs as AlternatingGibbs
+from ._gibbs import SequentialGibbs as SequentialGibbs
+from ._models import default_filter_spec as default_filter_spec
+from ._models import tempered as tempered
+from ._phases import CD as CD
+from ._phases import PCD as PCD
+from ._phases import AbstractDataPhase as AbstractDataPhase
+from ._phases import AbstractModelPhase as AbstractModelPhase
+from ._phases import ClampedChains as ClampedChains
+from ._phases import FreshChains as FreshChains
+from ._phases import Observed as Observed

@@ -1,0 +1,320 @@
+"""The two phases of the sleep-wake rule: where <.>_data and <.>_model come from.
+
+A phase is a Module holding static configuration (plus the data), with
+`init(key, model, ...) -> state` and `draw(key, model, state, ...) ->
+(configs (K, C, n), weights (C,) | None, state, info)`: K samples of C chains, and
+optional weights of the C chains. Keys are passed in, never stored.
+
+Data phases: `Observed` (the states themselves) and `ClampedChains` (clamped variables
+fixed to the data, the rest sampled: hidden units, labels, linker species).
+Model phases: `PCD` (persistent chains), `CD` (chains restarted at the data) and
+`FreshChains` (restarted from random states every step, thrml's protocol).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int
+
+from molcomp import AbstractSampler
+
+from ._chains import run_chains
+from ._clamp import Clamped
+from ._models import has_statistics, mean_statistics, n_sites
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or int(value) != value or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_weights(weights, m):
+    if weights is None:
+        return None
+    w = np.asarray(weights, np.float64)
+    if w.shape != (m,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError(f"weights must be {m} finite non-negative numbers with a positive sum")
+    return jnp.asarray(w / w.sum(), jnp.float32)
+
+
+def _check_data(data) -> Int[Array, "m n"]:
+    arr = jnp.asarray(data)
+    if arr.ndim != 2 or arr.shape[0] < 1:
+        raise ValueError(f"data must have shape (m, n) with m >= 1, got {arr.shape}")
+    if not jnp.issubdtype(arr.dtype, jnp.integer):
+        raise TypeError(f"data must hold integer states, got dtype {arr.dtype}")
+    return arr.astype(jnp.int32)
+
+
+def _rows(key, m: int, batch: int, weights):
+    """Indices of a minibatch (weighted rows are drawn in proportion to their weight)."""
+    if weights is None:
+        return jax.random.randint(key, (batch,), 0, m)
+    # Inverse CDF (categorical would draw a (batch, m) Gumbel array).
+    cdf = jnp.cumsum(weights)
+    idx = jnp.searchsorted(cdf, jax.random.uniform(key, (batch,)) * cdf[-1])
+    return jnp.minimum(idx, m - 1)
+
+
+class AbstractDataPhase(eqx.Module):
+    """Where <dE/dtheta>_data comes from."""
+
+    def init(self, key, model):
+        raise NotImplementedError
+
+    def configs(self, state) -> Int[Array, "m n"]:
+        """Full configurations of the data (to start model chains from)."""
+        raise NotImplementedError
+
+    def draw(self, key, model, state):
+        raise NotImplementedError
+
+    def statistics(self, state):
+        """Mean sufficient statistics of the data if they are constant (else None)."""
+        return None
+
+
+class Observed(AbstractDataPhase):
+    """The data phase from fully observed states.
+
+    **Arguments:**
+
+    - `data`: (m, n) integer configurations.
+    - `weights`: optional (m,) probabilities of the rows (e.g. an exact target
+      distribution over a small state space); default uniform.
+    - `batch_size`: rows per step (drawn with replacement, by weight); default all,
+      in which case the data's sufficient statistics (when the model has them) are
+      computed once, at `init`, instead of every step.
+    """
+
+    data: Int[Array, "m n"]
+    weights: Float[Array, " m"] | None
+    batch_size: int | None = eqx.field(static=True)
+
+    def __init__(self, data, weights=None, batch_size: int | None = None):
+        self.data = _check_data(data)
+        self.weights = _check_weights(weights, self.data.shape[0])
+        self.batch_size = None if batch_size is None else _check_int("batch_size", batch_size, 1)
+
+    def init(self, key, model):
+        model.check_state(self.data, "data")
+        if self.batch_size is None and has_statistics(model):
+            # The whole data set every step: its statistics are a constant, computed once.
+            return mean_statistics(model, self.data, self.weights)
+        return None
+
+    def configs(self, state):
+        return self.data
+
+    def statistics(self, state):
+        return state
+
+    def draw(self, key, model, state):
+        if self.batch_size is None:
+            return self.data[None], self.weights, state, {}
+        idx = _rows(key, self.data.shape[0], self.batch_size, self.weights)
+        return self.data[idx][None], None, state, {}
+
+
+class ClampedChains(AbstractDataPhase):
+    """The data phase from chains with the clamped variables fixed to the data.
+
+    One persistent chain per data row samples the free variables given the clamped ones
+    (e.g. an RBM's hidden units given its visibles: exact in one sweep).
+
+    **Arguments:**
+
+    - `data`: (m, n_clamped) values of the clamped variables, in order, or (m, n) full
+      configurations (their free entries are the chains' starting values).
+    - `clamp`: boolean mask (n,), True where clamped.
+    - `sampler`: the (unclamped) sampler; it is wrapped in `Clamped`.
+    - `sweeps`: sweeps per step; `weights`, `batch_size`: as for `Observed`.
+    """
+
+    data: Int[Array, "m c"]
+    clamp: tuple[bool, ...] = eqx.field(static=True)
+    sampler: Clamped
+    sweeps: int = eqx.field(static=True)
+    weights: Float[Array, " m"] | None
+    batch_size: int | None = eqx.field(static=True)
+
+    def __init__(self, data, clamp, sampler, *, sweeps=1, weights=None, batch_size=None):
+        if not isinstance(sampler, AbstractSampler):
+            raise TypeError(f"sampler must be a molcomp sampler, got {type(sampler).__name__}")
+        self.sampler = Clamped(sampler, clamp)
+        self.clamp = self.sampler.clamp
+        self.data = _check_data(data)
+        width, n_clamped = self.data.shape[1], sum(self.clamp)
+        if width not in (n_clamped, len(self.clamp)):
+            raise ValueError(
+                f"data must have {n_clamped} columns (the clamped variables) or "
+                f"{len(self.clamp)} (full configurations), got shape {self.data.shape}"
+            )
+        self.sweeps = _check_int("sweeps", sweeps, 1)
+        self.weights = _check_weights(weights, self.data.shape[0])
+        self.batch_size = None if batch_size is None else _check_int("batch_size", batch_size, 1)
+
+    def init(self, key, model):
+        self.sampler.check_model(model)
+        n, m = n_sites(model), self.data.shape[0]
+        clamp = np.asarray(self.clamp)
+        if self.data.shape[1] == n:
+            full = self.data
+        else:
+            free = jax.random.randint(key, (m, n), 0, model.n_states, jnp.int32)
+            full = free.at[:, jnp.asarray(np.flatnonzero(clamp))].set(self.data)
+        model.check_state(full, "data")
+        return self.sampler.init(model, full)
+
+    def configs(self, state):
+        return state.config
+
+    def draw(self, key, model, state):
+        k_rows, k_run = jax.random.split(key)
+        kw = dict(warmup=0, samples=1, sweeps=self.sweeps)
+        if self.batch_size is None:
+            state, configs, acc = run_chains(k_run, model, self.sampler, state, **kw)
+            return configs, self.weights, state, {"acceptance_data": acc}
+        idx = _rows(k_rows, self.data.shape[0], self.batch_size, self.weights)
+        sub = jax.tree_util.tree_map(lambda x: x[idx], state)
+        sub, configs, acc = run_chains(k_run, model, self.sampler, sub, **kw)
+        state = jax.tree_util.tree_map(lambda x, s: x.at[idx].set(s), state, sub)
+        return configs, None, state, {"acceptance_data": acc}
+
+
+class AbstractModelPhase(eqx.Module):
+    """Where <dE/dtheta>_model comes from."""
+
+    def init(self, key, model, data_configs):
+        raise NotImplementedError
+
+    def draw(self, key, model, state, data_configs, data_weights):
+        raise NotImplementedError
+
+
+def _chain_fields(phase, sampler, chains, sweeps, samples, warmup, start):
+    """Validate and set the fields shared by PCD and FreshChains."""
+    if not isinstance(sampler, AbstractSampler):
+        raise TypeError(f"sampler must be a molcomp sampler, got {type(sampler).__name__}")
+    if start not in ("data", "random"):
+        raise ValueError(f"start must be 'data' or 'random', got {start!r}")
+    phase.sampler = sampler
+    phase.chains = _check_int("chains", chains, 1)
+    phase.sweeps = _check_int("sweeps", sweeps, 1)
+    phase.samples = _check_int("samples", samples, 1)
+    phase.warmup = _check_int("warmup", warmup, 0)
+    phase.start = start
+
+
+def _start_chains(key, model, phase, data_configs):
+    if phase.start == "data":
+        rows = jax.random.randint(key, (phase.chains,), 0, data_configs.shape[0])
+        config = data_configs[rows]
+    else:
+        shape = (phase.chains, n_sites(model))
+        config = jax.random.randint(key, shape, 0, model.n_states, jnp.int32)
+    return phase.sampler.init(model, config)
+
+
+def _run(key, model, phase, state):
+    state, configs, acc = run_chains(
+        key,
+        model,
+        phase.sampler,
+        state,
+        warmup=phase.warmup,
+        samples=phase.samples,
+        sweeps=phase.sweeps,
+    )
+    return configs, state, {"acceptance": acc}
+
+
+class PCD(AbstractModelPhase):
+    """Persistent chains (persistent contrastive divergence / stochastic maximum
+    likelihood): the chains carry over from step to step, so they track the model as
+    it learns instead of restarting.
+
+    Each step runs `warmup` sweeps, then `samples` times `sweeps` sweeps and records.
+
+    **Arguments:**
+
+    - `sampler`: a molcomp-contract sampler for the model.
+    - `chains`: number of chains (C).
+    - `sweeps`, `samples`, `warmup`: see above (defaults 1, 1, 0).
+    - `start`: "data" (chains start at random data rows) or "random" (uniform states).
+    """
+
+    sampler: AbstractSampler
+    chains: int = eqx.field(static=True)
+    sweeps: int = eqx.field(static=True)
+    samples: int = eqx.field(static=True)
+    warmup: int = eqx.field(static=True)
+    start: str = eqx.field(static=True)
+
+    def __init__(self, sampler, chains=64, *, sweeps=1, samples=1, warmup=0, start="data"):
+        _chain_fields(self, sampler, chains, sweeps, samples, warmup, start)
+
+    def init(self, key, model, data_configs):
+        return _start_chains(key, model, self, data_configs)
+
+    def draw(self, key, model, state, data_configs, data_weights):
+        configs, state, info = _run(key, model, self, state)
+        return configs, None, state, info
+
+
+class FreshChains(AbstractModelPhase):
+    """Chains restarted every step from `start` (uniform random states by default, or
+    random data rows), then `warmup` sweeps and `samples` records `sweeps` apart: the
+    protocol of thrml's `estimate_kl_grad`. Unbiased only as the warmup grows; PCD is
+    usually the better use of the same sweeps. Arguments as for `PCD`."""
+
+    sampler: AbstractSampler
+    chains: int = eqx.field(static=True)
+    sweeps: int = eqx.field(static=True)
+    samples: int = eqx.field(static=True)
+    warmup: int = eqx.field(static=True)
+    start: str = eqx.field(static=True)
+
+    def __init__(self, sampler, chains=64, *, sweeps=1, samples=1, warmup=0, start="random"):
+        _chain_fields(self, sampler, chains, sweeps, samples, warmup, start)
+
+    def init(self, key, model, data_configs):
+        self.sampler.check_model(model)
+        return None
+
+    def draw(self, key, model, state, data_configs, data_weights):
+        k_init, k_run = jax.random.split(key)
+        rows = data_configs.reshape(-1, data_configs.shape[-1])  # (K, C, n) -> (K C, n)
+        fresh = _start_chains(k_init, model, self, rows)
+        configs, _, info = _run(k_run, model, self, fresh)
+        return configs, None, state, info
+
+
+class CD(AbstractModelPhase):
+    """Contrastive divergence CD-k: every step, chains restart at the data phase's
+    configurations and run k sweeps. Biased, but cheap and stable; use PCD for
+    maximum likelihood."""
+
+    sampler: AbstractSampler
+    k: int = eqx.field(static=True)
+
+    def __init__(self, sampler, k=1):
+        if not isinstance(sampler, AbstractSampler):
+            raise TypeError(f"sampler must be a molcomp sampler, got {type(sampler).__name__}")
+        self.sampler = sampler
+        self.k = _check_int("k", k, 1)
+
+    def init(self, key, model, data_configs):
+        self.sampler.check_model(model)
+        return None
+
+    def draw(self, key, model, state, data_configs, data_weights):
+        chains = self.sampler.init(model, data_configs[-1])
+        _, configs, acc = run_chains(
+            key, model, self.sampler, chains, warmup=0, samples=1, sweeps=self.k
+        )
+        return configs, data_weights, state, {"acceptance": acc}
