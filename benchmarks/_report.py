@@ -32,7 +32,13 @@ def table(name: str, records: list[dict], relative_to: dict[str, str] | None = N
     if not recs:
         return f"## {name}\n\n(no records)\n"
     learners = _learners(recs)
-    peers = [p for p in learners if p != OURS]
+    # Learners with only reference records (e.g. a bare random-number generator) are
+    # shown as columns but are not peers to take ratios against.
+    peers = [
+        p
+        for p in learners
+        if p != OURS and any(r["learner"] == p and r["kind"] != "reference" for r in recs)
+    ]
     rows: dict[tuple[str, str], dict[str, dict]] = {}
     for r in recs:  # insertion order = case order of the run
         rows.setdefault((r["case"], r["metric"]), {})[r["learner"]] = r

@@ -52,8 +52,10 @@ SIZES = {
     "quick": dict(
         ising=[(64, 1, 400), (256, 1, 60), (1024, 1, 6)],
         chains=(64, 32, 40),
-        potts=(256, 8, 10),
-        metro=(40, 500, 100, 50),
+        potts=(256, 8, 20),
+        # Many-species runs build a 41 MB coupling table once per call: enough sweeps
+        # that the rate measures sweeps, as in a real run, not that set-up.
+        metro=(40, 1000, 1000, 300),
         build=1024,
         rng=1 << 22,
         repeats=3,
@@ -63,7 +65,7 @@ SIZES = {
         ising=[(64, 1, 2000), (256, 1, 300), (1024, 1, 30)],
         chains=(64, 32, 200),
         potts=(256, 8, 50),
-        metro=(40, 2500, 500, 250),
+        metro=(40, 2500, 2500, 1000),
         build=1024,
         rng=1 << 24,
         repeats=5,
@@ -76,6 +78,7 @@ def cases(size: str) -> list[Case]:
     """The cases of one size, in run order (molcomp, then thrml, per case)."""
     s = SIZES[size]
     out = [_rng_case(s["rng"], max(s["repeats"], 10))]
+    out.append(_rng_case(s["rng"], max(s["repeats"], 10), "jax-uniform-f32"))
     big = s["build"]
     for L, chains, sweeps in s["ising"]:
         if L == big:  # builds first, so thrml's big program is built (and timed) once
@@ -217,28 +220,36 @@ def _build_thrml(L: int, repeats: int, ctx: Context):
     return [Measurement("build_s", t, "s", False)]
 
 
-def _rng_case(n: int, repeats: int) -> Case:
+def _rng_case(n: int, repeats: int, generator: str = "threefry-rbg-u16") -> Case:
+    """`rng_uniforms_per_s` (kind reference) of a generator, drawn as a sweep draws them.
+
+    - "threefry-rbg-u16": what molcomp's checkerboard kernel uses: XLA's native ThreeFry
+      RngBitGenerator, each 32-bit word giving two 16-bit uniforms (learner molcomp).
+    - "jax-uniform-f32": `jax.random.uniform` float32 from the default threefry key,
+      one uniform per site update: the bound of a plain heat-bath sweep (learner jax).
+    """
     batch = min(n, RNG_BATCH)
-    # The generator molcomp's checkerboard kernel uses: XLA's RngBitGenerator (an "rbg"
-    # key seeded from the caller's key), each 32-bit word giving two 16-bit uniforms.
-    generator = "rbg-u16"
     params = {"generator": generator, "dtype": "float32", "batch": batch, "draws": n}
-    run = functools.partial(_run_rng, n, batch, repeats)
-    return Case(f"{generator} uniforms", "molcomp", "reference", params, run, repeats)
+    learner = "molcomp" if generator == "threefry-rbg-u16" else "jax"
+    run = functools.partial(_run_rng, n, batch, repeats, generator)
+    return Case(f"{generator} uniforms", learner, "reference", params, run, repeats)
 
 
-def _run_rng(n: int, batch: int, repeats: int, ctx: Context, seed=0):
-    """Uniforms per second drawn the way a sweep draws them: a `lax.scan` over split keys,
-    `batch` uniforms per step kept as the carry (written, like a lattice state)."""
+def _run_rng(n: int, batch: int, repeats: int, generator: str, ctx: Context, seed=0):
+    """Uniforms per second: a `lax.scan` over split keys, `batch` uniforms per step kept
+    as the carry (written, like a lattice state)."""
     steps = n // batch
+
+    def uniforms(k):
+        if generator == "jax-uniform-f32":
+            return jax.random.uniform(k, (batch,), jnp.float32)
+        return jnp.concatenate(uniform16(k, (batch // 2,)))
 
     @jax.jit
     def draw(key):
-        def body(_, k):
-            hi, lo = uniform16(k, (batch // 2,))
-            return jnp.concatenate([hi, lo]), None
-
-        return jax.lax.scan(body, jnp.zeros(batch), jax.random.split(key, steps))[0]
+        return jax.lax.scan(
+            lambda _, k: (uniforms(k), None), jnp.zeros(batch), jax.random.split(key, steps)
+        )[0]
 
     key = jax.random.key(seed)
     t = median_time(lambda: draw(key), repeats)
