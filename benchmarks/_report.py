@@ -37,7 +37,7 @@ def table(name: str, records: list[dict], relative_to: dict[str, str] | None = N
     peers = [
         p
         for p in learners
-        if p != OURS and any(r["learner"] == p and r["kind"] != "reference" for r in recs)
+        if p != OURS and any(r["learner"] == p and r.get("kind") != "reference" for r in recs)
     ]
     rows: dict[tuple[str, str], dict[str, dict]] = {}
     for r in recs:  # insertion order = case order of the run
