@@ -16,7 +16,9 @@ def autocorrelation(x) -> np.ndarray:
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"x must have shape (steps,) or (steps, chains) with steps >= 2, got {x.shape}")
+        raise ValueError(
+            f"x must have shape (steps,) or (steps, chains) with steps >= 2, got {x.shape}"
+        )
     n = x.shape[0]
     x = x - x.mean(axis=0)
     f = np.fft.rfft(x, n=2 * n, axis=0)

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._sampler import categorical_from_uniform
+from ._sampler import categorical_from_weights
 
 U16 = 1 << 16
 
@@ -116,6 +116,15 @@ def sweep(key, model, config, tables):
         dmu = mu[1] - mu[0]
     else:
         cols = jnp.swapaxes(T, 1, 2)[dirs]  # (4, S_nb, S): row b = energies of all s
+        # Boltzmann weights as a product of per-neighbour factors exp(-gap) <= 1 (gap:
+        # energy above the best state for that neighbour): no exp per site and state.
+        # Every weight is >= exp(-G), G the largest possible summed gap, so while
+        # G < 80 nothing underflows float32 (normal down to exp(-87)); otherwise the
+        # log-domain path runs. G depends on the tables only: one scalar `cond`.
+        gaps = cols - jnp.min(cols, axis=-1, keepdims=True)
+        factors = jnp.exp(-gaps)
+        mu_gap = mu - jnp.max(mu)
+        G = jnp.sum(jnp.max(gaps, axis=(1, 2))) - jnp.min(mu_gap)
 
     def update(this, other, u, is_black):
         nbrs = _neighbours(other, is_black)
@@ -126,11 +135,24 @@ def sweep(key, model, config, tables):
                 term = jnp.where(nbrs[d] == 1, diff[d, 1], diff[d, 0])
                 de = de + (term if lat.periodic else jnp.where(masks[d], term, 0.0))
             return draw_binary(u, de).astype(this.dtype)
-        e = -mu
-        for d in range(4):
-            term = cols[d][nbrs[d].astype(jnp.int32)]  # (R, C/2, S)
-            e = e + (term if lat.periodic else jnp.where(masks[d][..., None], term, 0.0))
-        return categorical_from_uniform(u, -e).astype(this.dtype)
+        idx = [n.astype(jnp.int32) for n in nbrs]
+
+        def product_form():
+            w = jnp.exp(mu_gap)
+            for d in range(4):
+                f = factors[d][idx[d]]  # (R, C/2, S)
+                w = w * (f if lat.periodic else jnp.where(masks[d][..., None], f, 1.0))
+            return w
+
+        def log_domain():
+            e = -mu
+            for d in range(4):
+                term = cols[d][idx[d]]
+                e = e + (term if lat.periodic else jnp.where(masks[d][..., None], term, 0.0))
+            return jnp.exp(jnp.min(e, axis=-1, keepdims=True) - e)
+
+        w = jax.lax.cond(G < 80.0, product_form, log_domain)
+        return categorical_from_weights(u, w).astype(this.dtype)
 
     black = update(black, white, u_black, True)
     white = update(white, black, u_white, False)

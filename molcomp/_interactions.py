@@ -89,7 +89,9 @@ class Couplings(eqx.Module):
         arr = as_finite_float("J_forward", J_forward)
         if arr.ndim != 3 or arr.shape[1] != arr.shape[2]:
             raise ValueError(f"J_forward must have shape (K/2, q, q), got {arr.shape}")
-        return cls(jnp.asarray(arr, dtype=jnp.float32), q=arr.shape[1], n_directions=2 * arr.shape[0])
+        return cls(
+            jnp.asarray(arr, dtype=jnp.float32), q=arr.shape[1], n_directions=2 * arr.shape[0]
+        )
 
     @classmethod
     def from_directions(cls, J, *, atol: float = 1e-6) -> Couplings:

@@ -64,7 +64,9 @@ class Lattice(eqx.Module):
         """(n, dim) site positions for plotting (regular lattices; graphs: a layout)."""
         if self.kind == "graph":
             g = self.to_networkx()
-            layout = nx.spring_layout(g, seed=0) if self.n_sites <= 5000 else nx.random_layout(g, seed=0)
+            layout = (
+                nx.spring_layout(g, seed=0) if self.n_sites <= 5000 else nx.random_layout(g, seed=0)
+            )
             return np.array([layout[i] for i in range(self.n_sites)], np.float32)
         grid = np.indices(self.shape).reshape(len(self.shape), -1)
         if self.kind == "triangular":

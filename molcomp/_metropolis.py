@@ -59,7 +59,9 @@ class Metropolis(AbstractSampler):
             if not 0.0 <= v < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {v}")
         if self.neighbour_prob + self.empty_prob >= 1.0:
-            raise ValueError("neighbour_prob + empty_prob must be < 1 (uniform moves keep ergodicity)")
+            raise ValueError(
+                "neighbour_prob + empty_prob must be < 1 (uniform moves keep ergodicity)"
+            )
         if self.partners < 1:
             raise ValueError(f"partners must be >= 1, got {self.partners}")
 

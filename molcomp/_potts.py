@@ -67,7 +67,9 @@ class AbstractPottsModel(eqx.Module):
         sigma = jnp.asarray(sigma)
         n = self.lattice.n_sites
         if sigma.ndim < 1 or sigma.shape[-1] != n:
-            raise ValueError(f"{name} must have shape (..., {n}) for this lattice, got {sigma.shape}")
+            raise ValueError(
+                f"{name} must have shape (..., {n}) for this lattice, got {sigma.shape}"
+            )
         if not jnp.issubdtype(sigma.dtype, jnp.integer):
             raise TypeError(f"{name} must hold integer state indices, got dtype {sigma.dtype}")
         S = self.n_states
@@ -81,7 +83,9 @@ class AbstractPottsModel(eqx.Module):
                     + (f" (species 0..{self.q - 1}, empty = {self.q})" if self.empty else "")
                 )
             return sigma
-        return eqx.error_if(sigma, (sigma < 0) | (sigma >= S), f"{name} holds a state outside [0, S)")
+        return eqx.error_if(
+            sigma, (sigma < 0) | (sigma >= S), f"{name} holds a state outside [0, S)"
+        )
 
     # ---- energies -------------------------------------------------------------
     def energy(self, sigma: Int[Array, "n"]) -> Float[Array, ""]:

@@ -77,7 +77,11 @@ def categorical_from_uniform(u, logits):
     One uniform per site instead of S Gumbel variates (`jax.random.categorical`): the
     heat-bath cost is then dominated by the O(k S) local-energy lookup.
     """
-    p = jnp.exp(logits - jnp.max(logits, axis=-1, keepdims=True))
-    cdf = jnp.cumsum(p, axis=-1)
+    return categorical_from_weights(u, jnp.exp(logits - jnp.max(logits, axis=-1, keepdims=True)))
+
+
+def categorical_from_weights(u, w):
+    """Inverse-CDF draw of s with probability w[..., s] / sum(w), one uniform per row."""
+    cdf = jnp.cumsum(w, axis=-1)
     idx = jnp.sum(cdf < u[..., None] * cdf[..., -1:], axis=-1)
-    return jnp.minimum(idx, logits.shape[-1] - 1).astype(jnp.int32)
+    return jnp.minimum(idx, w.shape[-1] - 1).astype(jnp.int32)

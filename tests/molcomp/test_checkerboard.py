@@ -23,7 +23,9 @@ def test_neighbours_match_lattice_table(periodic):
             want = cb.split(table[..., d], np)[side]
             ok = valid[d][side]
             assert np.array_equal(np.asarray(got[d])[ok], want[ok])
-            assert ok.sum() == np.asarray(lat.mask).reshape(4, 6, 4)[..., d].sum() // 2 or not periodic
+            assert (
+                ok.sum() == np.asarray(lat.mask).reshape(4, 6, 4)[..., d].sum() // 2 or not periodic
+            )
 
 
 def test_eligibility():
@@ -55,7 +57,9 @@ def test_categorical_draw_bias_is_below_stated_bound():
     for _ in range(5):
         e = rng.normal(scale=2.0, size=8).astype(np.float32)
         p = np.exp(-e) / np.exp(-e).sum()
-        draws = np.asarray(molcomp._sampler.categorical_from_uniform(u, jnp.broadcast_to(-e, (cb.U16, 8))))
+        draws = np.asarray(
+            molcomp._sampler.categorical_from_uniform(u, jnp.broadcast_to(-e, (cb.U16, 8)))
+        )
         realised = np.bincount(draws, minlength=8) / cb.U16
         assert np.abs(realised - p).max() <= 2.0**-16 + 1e-6
 
@@ -70,6 +74,17 @@ CASES = {
         mu=jnp.array([0.3, -0.2, 0.1]),
         empty=True,
     ),
+    # A repulsion of 100 kT makes the largest summed gap G > 80, so the sweep takes its
+    # log-domain path instead of the product of per-neighbour factors; the pair is
+    # forbidden but the rest of the distribution stays non-trivial.
+    "log_domain_2x4_open": lambda: molcomp.PottsModel(
+        lattice.square((2, 4), periodic=False),
+        molcomp.Couplings.oriented(
+            np.random.default_rng(4).normal(size=(2, 3, 3))
+            + 100.0 * (np.arange(9) == 1).reshape(1, 3, 3)
+        ),
+        mu=jnp.array([0.2, 0.0, -0.3]),
+    ),
 }
 
 
@@ -82,8 +97,13 @@ def test_checkerboard_matches_exact_enumeration(name):
     state = sampler.init(model, jnp.zeros((chains, model.lattice.n_sites), jnp.int32))
     state = molcomp.sample(jax.random.key(1), model, sampler, state, 50).state  # burn-in
     out = molcomp.sample(
-        jax.random.key(2), model, sampler, state, steps,
-        trace_fn=observables.energy, mean_fn=observables.one_hot,
+        jax.random.key(2),
+        model,
+        sampler,
+        state,
+        steps,
+        trace_fn=observables.energy,
+        mean_fn=observables.one_hot,
     )
     ess = observables.effective_sample_size(out.trace)
     p = np.asarray(exact.expectation(model, observables.one_hot))
@@ -106,8 +126,12 @@ def test_large_lattice_energy_within_0p15_percent_of_onsager():
     model = molcomp.PottsModel(lattice.square(L), molcomp.interactions.ising(K))
     sampler = molcomp.BlockGibbs()
     config = jax.random.randint(jax.random.key(0), (chains, L * L), 0, 2)
-    state = molcomp.sample(jax.random.key(1), model, sampler, sampler.init(model, config), 100).state
-    out = molcomp.sample(jax.random.key(2), model, sampler, state, steps, trace_fn=observables.energy)
+    state = molcomp.sample(
+        jax.random.key(1), model, sampler, sampler.init(model, config), 100
+    ).state
+    out = molcomp.sample(
+        jax.random.key(2), model, sampler, state, steps, trace_fn=observables.energy
+    )
     e = np.asarray(out.trace) / (L * L)
     se = e.std() / np.sqrt(observables.effective_sample_size(e))
     exact_u = exact.ising_energy_per_site(K)
@@ -125,7 +149,9 @@ def test_checkerboard_and_reference_kernel_agree():
         sampler = molcomp.BlockGibbs(checkerboard=fast)
         state = sampler.init(model, jnp.zeros((32, 256), jnp.int32))
         state = molcomp.sample(jax.random.key(10 + i), model, sampler, state, 100).state
-        out = molcomp.sample(jax.random.key(20 + i), model, sampler, state, 600, trace_fn=observables.energy)
+        out = molcomp.sample(
+            jax.random.key(20 + i), model, sampler, state, 600, trace_fn=observables.energy
+        )
         e = np.asarray(out.trace)
         ess = observables.effective_sample_size(e)
         means.append((e.mean(), e.var() / ess))
