@@ -68,7 +68,6 @@ def _valid(shape, periodic: bool):
         grids = [np.ones((R, C), bool)] * 4
     else:
         grids = [c < C - 1, r < R - 1, c > 0, r > 0]
-    out = []
     return [split(g, np) for g in grids]
 
 

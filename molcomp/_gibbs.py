@@ -42,11 +42,7 @@ class BlockGibbs(AbstractSampler):
 
     def check_model(self, model) -> None:
         super().check_model(model)
-        if not isinstance(model, PottsModel):
-            raise TypeError(
-                f"BlockGibbs samples the grand-canonical PottsModel; for {type(model).__name__} "
-                "use SwapMetropolis, which keeps the composition fixed"
-            )
+        self._require(model, PottsModel, "SwapMetropolis for a fixed composition")
         if self.checkerboard and not _checkerboard.eligible(model.lattice):
             raise ValueError(
                 "checkerboard=True needs a square lattice with an even number of columns "

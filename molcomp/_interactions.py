@@ -119,7 +119,7 @@ class Couplings(eqx.Module):
         return jnp.concatenate([self.params, jnp.swapaxes(self.params, 1, 2)], axis=0)
 
 
-def chemical_potential(c, c0: float = 1.0) -> Float[Array, "q"]:
+def chemical_potential(c, c0: float = 1.0) -> Float[Array, " q"]:
     """mu = ln(c / c0) in kT, validating that every concentration is positive and finite."""
     arr = as_finite_float("c", c)
     if np.any(arr <= 0):

@@ -37,7 +37,7 @@ class Lattice(eqx.Module):
 
     neighbours: Int[Array, "n k"]
     mask: Bool[Array, "n k"]
-    blocks: tuple[Int[Array, "_"], ...]
+    blocks: tuple[Int[Array, " _"], ...]
     kind: str = eqx.field(static=True)
     shape: tuple[int, ...] = eqx.field(static=True)
     periodic: bool = eqx.field(static=True)

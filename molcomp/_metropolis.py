@@ -67,11 +67,7 @@ class Metropolis(AbstractSampler):
 
     def check_model(self, model) -> None:
         super().check_model(model)
-        if not isinstance(model, PottsModel):
-            raise TypeError(
-                f"Metropolis samples the grand-canonical PottsModel; for {type(model).__name__} "
-                "use SwapMetropolis, which keeps the composition fixed"
-            )
+        self._require(model, PottsModel, "SwapMetropolis for a fixed composition")
         if model.n_states < 2:
             raise ValueError("Metropolis needs at least two site states")
 

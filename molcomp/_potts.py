@@ -41,11 +41,11 @@ class AbstractPottsModel(eqx.Module):
     def empty_state(self) -> int | None:
         return self.q if self.empty else None
 
-    def chemical_potentials(self) -> Float[Array, "S"]:
+    def chemical_potentials(self) -> Float[Array, " S"]:
         """mu for every state (0 for the empty state); zeros in the canonical ensemble."""
         return jnp.zeros(self.n_states, jnp.float32)
 
-    def tables(self) -> tuple[Float[Array, "D S S"], Float[Array, "S"]]:
+    def tables(self) -> tuple[Float[Array, "D S S"], Float[Array, " S"]]:
         """(beta * J per direction padded with the empty state, mu per state).
 
         Samplers call this once per step; everything they do is a lookup into it.
@@ -88,7 +88,7 @@ class AbstractPottsModel(eqx.Module):
         )
 
     # ---- energies -------------------------------------------------------------
-    def energy(self, sigma: Int[Array, "n"]) -> Float[Array, ""]:
+    def energy(self, sigma: Int[Array, " n"]) -> Float[Array, ""]:
         """Total energy in kT (each bond counted once)."""
         sigma = self.check_state(sigma)
         T, mu = self.tables()
@@ -99,7 +99,7 @@ class AbstractPottsModel(eqx.Module):
         # because J[opposite d] = J[d]^T; halving is exact in floating point.
         return 0.5 * jnp.sum(jnp.where(lat.mask, bond, 0.0)) - jnp.sum(mu[sigma])
 
-    def site_energies(self, sigma: Int[Array, "n"], sites: Int[Array, "b"], tables=None):
+    def site_energies(self, sigma: Int[Array, " n"], sites: Int[Array, " b"], tables=None):
         """Energy of every state s at each given site, the rest held fixed: (b, S).
 
         Only the terms that involve the site: sum_k J[d_k][s, sigma_nbr] - mu[s].
@@ -111,7 +111,7 @@ class AbstractPottsModel(eqx.Module):
         cols = T[self._directions()[None, :], :, nb]  # (b, k, S)
         return jnp.sum(jnp.where(m[..., None], cols, 0.0), axis=1) - mu[None, :]
 
-    def delta_energy(self, sigma, sites, new, tables=None) -> Float[Array, "b"]:
+    def delta_energy(self, sigma, sites, new, tables=None) -> Float[Array, " b"]:
         """E(sigma with sigma[sites] = new) - E(sigma), for sites no two of which are
         neighbours. Cost O(k) per site, independent of S."""
         T, mu = self.tables() if tables is None else tables
@@ -132,7 +132,7 @@ class AbstractPottsModel(eqx.Module):
         return d1 + d2
 
     # ---- sufficient statistics -----------------------------------------------
-    def counts(self, sigma) -> Float[Array, "S"]:
+    def counts(self, sigma) -> Float[Array, " S"]:
         """Number of sites in each state."""
         return jnp.zeros(self.n_states, jnp.float32).at[sigma].add(1.0)
 
@@ -173,7 +173,7 @@ class PottsModel(AbstractPottsModel):
 
     lattice: Lattice
     couplings: Couplings
-    mu: Float[Array, "q"]
+    mu: Float[Array, " q"]
     beta: Float[Array, ""]
     empty: bool = eqx.field(static=True)
 
@@ -228,7 +228,7 @@ class PlaceModel(AbstractPottsModel):
         self.composition = comp
         self.beta = _param("beta", beta, ())
 
-    def reference_state(self) -> Int[Array, "n"]:
+    def reference_state(self) -> Int[Array, " n"]:
         """A configuration with the model's composition (states in index order)."""
         return jnp.asarray(np.repeat(np.arange(self.n_states), self.composition), jnp.int32)
 

@@ -45,6 +45,14 @@ class AbstractSampler(eqx.Module):
         if not isinstance(model, AbstractPottsModel):
             raise TypeError(f"model must be a molcomp lattice model, got {type(model).__name__}")
 
+    def _require(self, model, cls: type, instead: str) -> None:
+        """TypeError unless `model` is a `cls` (the ensemble this sampler keeps)."""
+        if not isinstance(model, cls):
+            raise TypeError(
+                f"{type(self).__name__} samples a {cls.__name__}, got {type(model).__name__}; "
+                f"use {instead}"
+            )
+
     def _init_one(self, model, config) -> ChainState:
         return ChainState(config)
 

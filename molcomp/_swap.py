@@ -30,11 +30,9 @@ class SwapMetropolis(AbstractSampler):
 
     def check_model(self, model) -> None:
         super().check_model(model)
-        if not isinstance(model, PlaceModel):
-            raise TypeError(
-                f"SwapMetropolis samples the canonical PlaceModel, got {type(model).__name__}; "
-                "use BlockGibbs or Metropolis for a grand-canonical PottsModel"
-            )
+        self._require(
+            model, PlaceModel, "BlockGibbs or Metropolis for a grand-canonical PottsModel"
+        )
 
     def step(self, key, model, state, prepared=None):
         tables = model.tables() if prepared is None else prepared
