@@ -87,10 +87,12 @@ class Context:
     """Per-run scratch space handed to every case (never global).
 
     `cache` lets cases share expensive objects within one run (e.g. a peer's model
-    built once by a `build_s` case and reused by a throughput case).
+    built once by a `build_s` case and reused by a throughput case); `out` is the run's
+    output folder, for cases that write extra plots (e.g. learning curves).
     """
 
     cache: dict = dataclasses.field(default_factory=dict)
+    out: Path | None = None
 
 
 def peer_available(name: str) -> bool:

@@ -64,7 +64,7 @@ def run(
             n = sum(c.learner == peer for c in cases)
             print(f"notice: {peer} is not installed; skipping its {n} {name} case(s)")
         todo = [c for c in cases if c.learner not in missing]
-        ctx = Context()
+        ctx = Context(out=out)
         bar = tqdm(todo, desc=name, unit="case", disable=None if progress is None else not progress)
         for case in bar:
             bar.set_postfix_str(f"{case.label} [{case.learner}]")

@@ -145,9 +145,8 @@ def _measure(curves: list[dict]) -> list[Measurement]:
 def _keep(ctx: Context, label: str, learner: str, curve: dict) -> None:
     curves = ctx.cache.setdefault("sleep_wake_curves", {})
     curves[label, learner] = curve
-    out = getattr(ctx, "out", None)  # set by drivers that know the output folder
-    if out is not None:
-        plot_curves(curves, Path(out) / CURVES)
+    if ctx.out is not None:
+        plot_curves(curves, Path(ctx.out) / CURVES)
 
 
 # ---- molcomp -------------------------------------------------------------------------
@@ -318,8 +317,7 @@ def main(argv=None) -> int:
     size.add_argument("--smoke", action="store_true")
     parser.add_argument("--out", default="results")
     args = parser.parse_args(argv)
-    ctx = Context()
-    ctx.out = Path(args.out)
+    ctx = Context(out=Path(args.out))
     for case in cases("smoke" if args.smoke else "quick" if args.quick else "full"):
         if case.learner == "thrml" and not peer_available("thrml"):
             print("notice: thrml is not installed; skipping its case")
