@@ -224,7 +224,12 @@ def fit(
     progress = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=steps, initial=start, disable=not progress, unit="step", leave=False)
     while start < steps:
-        stop = min(steps, (start // size + 1) * size)
+        # Chunks end at every evaluation and checkpoint step (the key schedule depends
+        # only on the step index, so chunking does not change the run).
+        stop = min(
+            [steps, start + size]
+            + [(start // e + 1) * e for e in (eval_every, checkpoint_every) if e]
+        )
         t0 = time.perf_counter()
         dyn, gn, gap = _train_chunk(
             k_train,

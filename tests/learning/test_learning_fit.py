@@ -210,3 +210,24 @@ def test_new_parameters_and_keys_do_not_recompile(monkeypatch):
             jax.random.key(i), bm, sampler, data, opt, 6, chains=8, eval_every=3, ais=False
         )
     assert len(traces) == 1
+
+
+def test_evaluations_at_every_multiple_of_eval_every():
+    # eval_every = 30 is not a multiple of fit's internal chunk length: evaluations
+    # must still happen at 30, 60, 90 and at the end.
+    target = learning.BoltzmannMachine(jnp.full(6, 0.2), jnp.zeros(4))
+    data = jnp.asarray(learning.exact.configurations(4))
+    model = learning.BoltzmannMachine.random(jax.random.key(0), 4)
+    _, history = learning.fit(
+        jax.random.key(1),
+        model,
+        learning.SequentialGibbs(),
+        data,
+        ADAM,
+        100,
+        eval_every=30,
+        target=target,
+        ais=False,
+    )
+    assert history.eval_step == [30, 60, 90, 100]
+    assert len(history.kl) == 4 and np.all(np.isfinite(history.kl))
