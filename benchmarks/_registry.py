@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import types
 
-from . import sampler_throughput, sleep_wake_training
+from . import capacity_race, digits_classification, sampler_throughput, sleep_wake_training
 
 BENCHMARKS = types.MappingProxyType(
-    {module.NAME: module for module in (sampler_throughput, sleep_wake_training)}
+    {
+        module.NAME: module
+        for module in (
+            sampler_throughput,
+            sleep_wake_training,
+            digits_classification,
+            capacity_race,
+        )
+    }
 )

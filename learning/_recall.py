@@ -122,7 +122,9 @@ def capacity(
         seen[p] = float(jnp.mean(evaluate(k_run, memory, fraction, steps, probes)))
         return seen[p] >= threshold
 
-    lo, hi = -1, len(ps)  # invariant: ps[lo] passes (or lo = -1), ps[hi] fails
+    if ok(ps[-1]):  # the cap passes: a lower bound, no search needed
+        return ps[-1] / n, seen
+    lo, hi = -1, len(ps) - 1  # invariant: ps[lo] passes (or lo = -1), ps[hi] fails
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if ok(ps[mid]):

@@ -1,0 +1,201 @@
+"""Digits classification: scikit-learn's bundled 8x8 digits (1797 images, 10 classes),
+one fixed stratified 70/30 train/test split (`train_test_split(..., stratify=y,
+random_state=0)`), pixels scaled to [0, 1]. Learners (all kind `neural`):
+
+- `lagrangian_mlp`: MLP 64-128-10 (tanh), gradients from `learning.lagrangian_grad`
+  (explicit multiplier recursion), adam; target test accuracy >= 0.95.
+- `equilibrium_propagation`: layered energy 64-128-10 (sigmoid rho), symmetric
+  +-beta EP gradients (`learning.eqprop_grad`), adam; target >= 0.90.
+- `rbm_linear`: an RBM (64 visible, binarised pixels, 128 hidden) trained by
+  `learning.fit` (CD-1 sleep-wake), features P(h = +1 | v), then a logistic-regression
+  readout (scikit-learn).
+
+Metrics per learner: `test_accuracy` (fraction) and `train_wall_s` (seconds of training,
+compilation included, evaluation excluded). Run alone:
+`python -m benchmarks.digits_classification [--quick | --smoke]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import time
+
+import equinox as eqx
+import jax
+import numpy as np
+import optax
+
+import learning
+
+from ._harness import Case, Context, Measurement
+
+NAME = "digits_classification"
+DESCRIPTION = "8x8 digits, stratified 70/30 split: Lagrangian MLP, EP, RBM + linear readout"
+PLOTS = {"digits_classification.png": "test_accuracy"}
+SPLIT_SEED = 0  # train_test_split random_state
+TARGETS = {"lagrangian_mlp": 0.95, "equilibrium_propagation": 0.90}
+
+# Per size and learner: epochs (mlp, ep), rbm steps, hidden units, batch size.
+SIZES = {
+    "smoke": dict(mlp_epochs=10, ep_epochs=3, rbm_steps=5, hidden=16, batch=64, subset=256),
+    "quick": dict(mlp_epochs=40, ep_epochs=30, rbm_steps=600, hidden=128, batch=32, subset=None),
+    "full": dict(mlp_epochs=100, ep_epochs=60, rbm_steps=2000, hidden=256, batch=32, subset=None),
+}
+
+
+def load(subset: int | None = None):
+    """(x_train, y_train, x_test, y_test): pixels in [0, 1], integer labels."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype(np.float32)
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.3, stratify=y, random_state=SPLIT_SEED)
+    if subset is not None:  # smoke: a slice of the same split
+        xtr, ytr, xte, yte = xtr[:subset], ytr[:subset], xte[:subset], yte[:subset]
+    return xtr, ytr.astype(np.int32), xte, yte.astype(np.int32)
+
+
+def _batches(key, n: int, batch: int):
+    perm = np.asarray(jax.random.permutation(key, n))
+    return [perm[i : i + batch] for i in range(0, n - batch + 1, batch)]
+
+
+def _train(key, params, grad_fn, opt, data, epochs: int, batch: int):
+    """Plain minibatch loop over a jitted step; returns (params, seconds)."""
+
+    @eqx.filter_jit
+    def step(p, state, xb, yb):
+        g = grad_fn(p, xb, yb)
+        updates, state = opt.update(g, state, eqx.filter(p, eqx.is_array))
+        return eqx.apply_updates(p, updates), state
+
+    xtr, ytr = data
+    state = opt.init(eqx.filter(params, eqx.is_array))
+    t0 = time.perf_counter()
+    for e in range(epochs):
+        for idx in _batches(jax.random.fold_in(key, e), len(xtr), batch):
+            params, state = step(params, state, xtr[idx], ytr[idx])
+    jax.block_until_ready(params)
+    return params, time.perf_counter() - t0
+
+
+def _run_mlp(s: dict, seed: int, ctx: Context):
+    xtr, ytr, xte, yte = load(s["subset"])
+    k_init, k_train = jax.random.split(jax.random.key(seed))
+    mlp = learning.MLP.random(k_init, (64, s["hidden"], 10))
+    mlp, secs = _train(
+        k_train,
+        mlp,
+        lambda p, xb, yb: learning.lagrangian_grad(p, xb, yb)[1],
+        optax.adam(3e-3),
+        (xtr, ytr),
+        s["mlp_epochs"],
+        s["batch"],
+    )
+    acc = float(learning.mlp_accuracy(mlp, xte, yte))
+    return _measures(acc, secs)
+
+
+EP = dict(beta=0.5, free_steps=30, nudged_steps=10, step_size=0.5)
+
+
+def _run_ep(s: dict, seed: int, ctx: Context):
+    xtr, ytr, xte, yte = load(s["subset"])
+    k_init, k_train = jax.random.split(jax.random.key(seed))
+    model = learning.LayeredEnergy.random(k_init, (64, s["hidden"], 10), "sigmoid")
+    kw = {k: v for k, v in EP.items() if k != "beta"}
+
+    def grad_fn(p, xb, yb):
+        return learning.eqprop_grad(
+            p, xb, jax.nn.one_hot(yb, 10), EP["beta"], symmetric=True, **kw
+        )[0]
+
+    model, secs = _train(
+        k_train, model, grad_fn, optax.adam(1e-2), (xtr, ytr), s["ep_epochs"], s["batch"]
+    )
+    pred = eqx.filter_jit(learning.eqprop_predict)(model, xte, EP["free_steps"])
+    return _measures(float(np.mean(np.asarray(pred) == yte)), secs)
+
+
+def _run_rbm(s: dict, seed: int, ctx: Context):
+    from sklearn.linear_model import LogisticRegression
+
+    xtr, ytr, xte, yte = load(s["subset"])
+    k_init, k_fit = jax.random.split(jax.random.key(seed))
+    vis_tr, vis_te = (xtr > 0.5).astype(np.int32), (xte > 0.5).astype(np.int32)
+    rbm = learning.RBM.random(k_init, 64, s["hidden"])
+    sampler = learning.AlternatingGibbs()
+    t0 = time.perf_counter()
+    rbm, _ = learning.fit(
+        k_fit,
+        rbm,
+        sampler,
+        vis_tr,
+        optax.adam(3e-3),
+        s["rbm_steps"],
+        batch_size=64,
+        model_phase=learning.CD(sampler, 1),
+        ais=False,
+        progress=False,
+    )
+
+    def features(v):
+        spins = 2.0 * v - 1.0
+        return np.asarray(jax.nn.sigmoid(2 * rbm.beta * (rbm.hidden_bias + spins @ rbm.weights)))
+
+    readout = LogisticRegression(max_iter=2000).fit(features(vis_tr), ytr)
+    secs = time.perf_counter() - t0
+    return _measures(float(readout.score(features(vis_te), yte)), secs)
+
+
+def _measures(acc: float, secs: float) -> list[Measurement]:
+    return [
+        Measurement("test_accuracy", acc, "fraction", True),
+        Measurement("train_wall_s", secs, "s", False),
+    ]
+
+
+def cases(size: str) -> list[Case]:
+    s = SIZES[size]
+    seed = 0
+    base = dict(model="digits_8x8", split="stratified_70_30", split_seed=SPLIT_SEED)
+    runs = {
+        "lagrangian_mlp": (_run_mlp, dict(dim=f"64-{s['hidden']}-10", epochs=s["mlp_epochs"])),
+        "equilibrium_propagation": (
+            _run_ep,
+            dict(dim=f"64-{s['hidden']}-10", epochs=s["ep_epochs"], **EP, rule="ep_symmetric"),
+        ),
+        "rbm_linear": (_run_rbm, dict(dim=f"64-{s['hidden']}", steps=s["rbm_steps"], rule="cd1")),
+    }
+    return [
+        Case(
+            "digits 8x8",
+            learner,
+            "neural",
+            {**base, **extra},
+            functools.partial(fn, s, seed),
+            1,
+            seed,
+        )
+        for learner, (fn, extra) in runs.items()
+    ]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.digits_classification")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true")
+    size.add_argument("--smoke", action="store_true")
+    args = parser.parse_args(argv)
+    ctx = Context()
+    for case in cases("smoke" if args.smoke else "quick" if args.quick else "full"):
+        shown = ", ".join(f"{m.metric} {m.value:.3g}" for m in case.run(ctx))
+        target = TARGETS.get(case.learner)
+        print(f"{case.learner}: {shown}" + (f" (target >= {target})" if target else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

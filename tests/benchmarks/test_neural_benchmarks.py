@@ -1,0 +1,65 @@
+"""Smoke runs of the neural benchmarks (digits_classification, capacity_race) through
+the harness: every record the issue lists is emitted, with sane values."""
+
+import contextlib
+import io
+import json
+
+import pytest
+
+pytest.importorskip("sklearn")
+
+from benchmarks import capacity_race, digits_classification  # noqa: E402
+from benchmarks._runner import run  # noqa: E402
+
+
+def _run(name, tmp_path):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = run([name], "smoke", tmp_path, progress=False)
+    assert rc == 0, buf.getvalue()
+    return json.loads((tmp_path / "results.json").read_text())["records"]
+
+
+def test_digits_smoke(tmp_path):
+    records = _run(digits_classification.NAME, tmp_path)
+    for learner in ("lagrangian_mlp", "equilibrium_propagation", "rbm_linear"):
+        got = {r["metric"]: r for r in records if r["learner"] == learner}
+        assert set(got) == {"test_accuracy", "train_wall_s"}
+        assert 0.0 <= got["test_accuracy"]["value"] <= 1.0
+        assert got["train_wall_s"]["value"] > 0
+        assert got["test_accuracy"]["params"]["split_seed"] == digits_classification.SPLIT_SEED
+    # Ten epochs on 256 images already beat chance (0.1) by a wide margin for the MLP.
+    mlp = [
+        r for r in records if r["learner"] == "lagrangian_mlp" and r["metric"] == "test_accuracy"
+    ]
+    assert mlp[0]["value"] > 0.3
+    assert (tmp_path / "digits_classification.png").exists()
+
+
+def test_digits_split_is_stratified_70_30():
+    xtr, ytr, xte, yte = digits_classification.load()
+    assert len(xtr) + len(xte) == 1797
+    assert abs(len(xte) / 1797 - 0.3) < 0.01
+    assert xtr.max() <= 1.0 and xtr.min() >= 0.0
+    import numpy as np
+
+    # stratified: class fractions agree between train and test to within one image
+    ftr = np.bincount(ytr, minlength=10) / len(ytr)
+    fte = np.bincount(yte, minlength=10) / len(yte)
+    assert np.max(np.abs(ftr - fte)) < 2 / len(yte)
+
+
+def test_capacity_race_smoke(tmp_path):
+    records = _run(capacity_race.NAME, tmp_path)
+    alpha = {r["params"]["rule"]: r for r in records if r["metric"] == "capacity_alpha"}
+    assert set(alpha) == set(capacity_race.RULES)
+    for rule, r in alpha.items():
+        assert 0.0 <= r["value"] <= 2.0, rule
+        assert r["params"]["N"] == capacity_race.SIZES["smoke"][0]
+    # Orderings that hold at any size: the dense and modern networks reach the cap or
+    # near it; pseudo-inverse stores more than Hebbian.
+    assert alpha["pseudo_inverse"]["value"] >= alpha["hebbian"]["value"]
+    assert alpha["modern"]["value"] == 2.0 and alpha["modern"]["params"]["lower_bound"]
+    assert alpha["dense"]["value"] > alpha["hebbian"]["value"]
+    assert (tmp_path / "capacity_race.png").exists()
