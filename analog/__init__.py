@@ -4,6 +4,8 @@
 physical counterpart of equilibrium propagation (same free/nudged contrast).
 """
 
+from . import classifier as classifier
+from . import memory as memory
 from ._coupled import CoupledTask as CoupledTask
 from ._coupled import FlowNetwork as FlowNetwork
 from ._coupled import clip as clip

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import types
 
-from . import capacity_race, digits_classification, sampler_throughput, sleep_wake_training
+from . import (
+    capacity_race,
+    digits_classification,
+    gradient_memory,
+    md_throughput,
+    multifarious,
+    nucleation_classifier,
+    sampler_throughput,
+    sleep_wake_training,
+)
 
 BENCHMARKS = types.MappingProxyType(
     {
@@ -18,6 +27,10 @@ BENCHMARKS = types.MappingProxyType(
             sleep_wake_training,
             digits_classification,
             capacity_race,
+            md_throughput,
+            gradient_memory,
+            multifarious,
+            nucleation_classifier,
         )
     }
 )

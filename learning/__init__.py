@@ -7,6 +7,7 @@ gradient, `fit` for a training loop over optax.
 """
 
 from . import exact as exact
+from . import hebbian as hebbian
 from ._ais import ais_log_likelihood as ais_log_likelihood
 from ._ais import ais_log_partition as ais_log_partition
 from ._binary import RBM as RBM
@@ -42,6 +43,7 @@ from ._lagrangian import forward as forward
 from ._lagrangian import lagrangian_grad as lagrangian_grad
 from ._lagrangian import mlp_accuracy as mlp_accuracy
 from ._lagrangian import multipliers as multipliers
+from ._linker_fit import fit_linker_concentrations as fit_linker_concentrations
 from ._models import default_filter_spec as default_filter_spec
 from ._models import tempered as tempered
 from ._phases import CD as CD
@@ -55,3 +57,5 @@ from ._recall import AbstractMemory as AbstractMemory
 from ._recall import capacity as capacity
 from ._recall import recall as recall
 from ._recall import recall_overlaps as recall_overlaps
+from ._trajectory_grad import fluctuation_grad as fluctuation_grad
+from ._trajectory_grad import trajectory_grad as trajectory_grad

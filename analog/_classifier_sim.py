@@ -1,0 +1,185 @@
+"""Full-simulation readout of a nucleation classifier: run the mixture and see which
+structure assembles.
+
+The mixture is a `molcomp.PottsModel` with an empty (solvent) state, clipped Hebbian
+couplings (`learning.hebbian.clipped_or`: J = -epsilon on every designed bond) and
+the chemical potentials the input map sets. Starting from an empty lattice, Metropolis
+sweeps run while the binding strength beta ramps up linearly (an anneal: cooling at
+fixed concentrations). The class of one run is the structure with the largest
+correctly bonded cluster at the end; over R runs (vmapped) the majority wins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Int
+
+import learning
+import molcomp
+from molcomp.structures import Structures
+
+from ._classifier import NucleationClassifier
+from ._classifier_maps import check_features
+
+
+def mixture(classifier: NucleationClassifier, x, epsilon=8.0, beta=1.0) -> molcomp.PottsModel:
+    """The `PottsModel` of one image: clipped-OR couplings -epsilon, mu = input_map(x).
+
+    **Arguments:**
+
+    - `classifier`: a `NucleationClassifier`.
+    - `x`: one image (F,) or (h, w).
+    - `epsilon`: bond energy of designed bonds in kT (> 0 attracts).
+    - `beta`: binding strength (scales the couplings only).
+
+    **Returns:** `molcomp.PottsModel(lattice, J, mu, beta, empty=True)`.
+    """
+    x = check_features(x, classifier.n_features)
+    if x.ndim != 1:
+        raise ValueError(f"x must be one image, got shape {x.shape}")
+    J = learning.hebbian.clipped_or(classifier.structures, epsilon)
+    return molcomp.PottsModel(classifier.structures.lattice, J, classifier.mu(x), beta, empty=True)
+
+
+def cluster_sizes(structs: Structures, config: Int[Array, " n"]) -> Int[Array, " m"]:
+    """Sites of the largest cluster of each structure: connected sites joined by bonds
+    that structure alpha designs (anywhere on the lattice), (m,). 0 when none formed.
+
+    Connected components by min-label propagation under `lax.while_loop` (JAX: vmaps
+    over configurations), on lattices with bond directions.
+    """
+    lat = structs.lattice
+    if lat.n_directions is None:
+        raise ValueError("cluster_sizes needs a lattice with bond directions")
+    D = lat.n_directions // 2
+    N, n = structs.n_species, lat.n_sites
+    nb, mask = lat.neighbours[:, :D], lat.mask[:, :D]  # forward slots
+    config = jnp.asarray(config)
+    a = jnp.minimum(config, N - 1)
+    want = structs.partners()[:, jnp.arange(D)[None, :], a[:, None]]  # (m, n, D)
+    ok = mask & (config < N)[:, None] & (config[nb] == want) & (want >= 0)
+    return jax.vmap(lambda o: _largest_component(o, nb, n))(ok)
+
+
+def _largest_component(ok, nb, n: int):
+    """Largest component (in sites) of the graph of bonds (x, nb[x, d]) where ok."""
+    touched = jnp.zeros(n, bool).at[nb].max(ok) | jnp.any(ok, axis=1)
+    labels = jnp.where(touched, jnp.arange(n), n)
+
+    def sweep(lab):
+        for d in range(nb.shape[1]):
+            y = nb[:, d]
+            lab = jnp.where(ok[:, d], jnp.minimum(lab, lab[y]), lab)
+            lab = lab.at[y].min(jnp.where(ok[:, d], lab, n))
+        return lab
+
+    def cond(c):
+        return c[1]
+
+    def body(c):
+        lab, _ = c
+        new = sweep(lab)
+        return new, jnp.any(new != lab)
+
+    labels, _ = jax.lax.while_loop(cond, body, (labels, jnp.array(True)))
+    return jnp.max(jnp.zeros(n + 1, jnp.int32).at[labels].add(1)[:n])
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulationResult:
+    """Outcome of `simulate` (numpy), one row per image.
+
+    - `classes`: (b,) majority structure over the repeats (ties: larger summed
+      clusters), -1 when no run grew a cluster of `min_cluster` sites.
+    - `votes`: (b, m) runs won by each structure.
+    - `sizes`: (b, R, m) largest correctly bonded cluster of each structure per run.
+    - `configs`: (b, R, n) final configurations.
+    """
+
+    classes: np.ndarray
+    votes: np.ndarray
+    sizes: np.ndarray
+    configs: np.ndarray
+
+
+def simulate(
+    key,
+    classifier: NucleationClassifier,
+    x,
+    *,
+    epsilon=8.0,
+    beta=(0.5, 1.0),
+    sweeps: int = 300,
+    repeats: int = 8,
+    min_cluster: int = 4,
+    sampler: molcomp.Metropolis | None = None,
+) -> SimulationResult:
+    """Classify images by simulating the mixture they dose (see the module docstring).
+
+    **Arguments:**
+
+    - `key`: a `jax.random` key.
+    - `classifier`: a `NucleationClassifier` (its structures and input map).
+    - `x`: one image or a batch (b, F) / (b, h, w) of intensities in [0, 1].
+    - `epsilon`: designed bond energy (kT) of the clipped-OR couplings.
+    - `beta`: (start, end) of the linear binding-strength ramp over the sweeps.
+    - `sweeps`: Metropolis sweeps per run; `repeats`: R independent runs per image.
+    - `min_cluster`: a run votes only when its largest cluster has this many sites.
+    - `sampler`: default `molcomp.Metropolis(proposal="neighbour")`.
+
+    **Returns:** a `SimulationResult`.
+    """
+    x = check_features(x, classifier.n_features)
+    single = x.ndim == 1
+    x = jnp.atleast_2d(x)
+    for name, v in (("sweeps", sweeps), ("repeats", repeats), ("min_cluster", min_cluster)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    b0, b1 = (float(v) for v in beta)
+    if not (b0 >= 0 and b1 >= 0):
+        raise ValueError(f"beta must be two non-negative numbers, got {beta!r}")
+    sampler = molcomp.Metropolis(proposal="neighbour") if sampler is None else sampler
+    if not isinstance(sampler, molcomp.Metropolis):
+        raise TypeError(f"sampler must be a molcomp.Metropolis, got {type(sampler).__name__}")
+    template = mixture(classifier, x[0], epsilon)
+    betas = jnp.linspace(b0, b1, int(sweeps), dtype=jnp.float32)
+    keys = jax.random.split(key, (x.shape[0], int(repeats)))
+    mus = jax.vmap(classifier.mu)(x)
+    configs, sizes = _run(keys, template, sampler, mus, betas, classifier.structures)
+    sizes = np.asarray(sizes)
+    best = sizes.argmax(axis=-1)
+    m = sizes.shape[-1]
+    counted = sizes.max(axis=-1) >= min_cluster
+    votes = np.stack([np.sum((best == a) & counted, axis=1) for a in range(m)], axis=1)
+    tiebreak = sizes.sum(axis=1) / (sizes.sum(axis=(1, 2))[:, None] + 1.0)  # in [0, 1)
+    classes = np.where(votes.sum(axis=1) > 0, np.argmax(votes + tiebreak, axis=1), -1)
+    out = SimulationResult(classes, votes, sizes, np.asarray(configs))
+    if single:
+        out = SimulationResult(*(v[0] for v in dataclasses.astuple(out)))
+    return out
+
+
+@eqx.filter_jit
+def _run(keys, template, sampler, mus, betas, structs):
+    J1, _ = molcomp.PottsModel(template.lattice, template.couplings, empty=True).tables()
+    empty = jnp.full(template.lattice.n_sites, template.empty_state)
+
+    def one(key, mu):
+        model = molcomp.PottsModel(template.lattice, template.couplings, mu, betas[-1], empty=True)
+        mu_s = model.chemical_potentials()
+        state = sampler.init(model, empty)
+
+        def body(st, inp):
+            k, beta = inp
+            return sampler.step(k, model, st, (beta * J1, mu_s))[0], None
+
+        state, _ = jax.lax.scan(body, state, (jax.random.split(key, betas.shape[0]), betas))
+        return state.config, cluster_sizes(structs, state.config)
+
+    per_image = jax.vmap(one, in_axes=(0, None))  # repeats
+    return jax.vmap(per_image, in_axes=(0, 0))(keys, mus)

@@ -1,0 +1,228 @@
+"""Continuous particle mixtures in periodic boxes, built on jax-md.
+
+Each pair of particles i, j (species a, b) at distance r interacts through a soft
+repulsive core, the same for every pair, plus a binding well whose depth depends on the
+species pair:
+
+$$u_{ab}(r) = S(r) \\left[\\frac{\\epsilon}{2}\\left(1 - \\frac{r}{\\sigma}\\right)^2
+\\Theta(\\sigma - r) - D_{ab}\\, w(r)\\right],\\qquad
+w(r) = \\begin{cases} 1 & r \\le \\sigma \\\\
+1 - (1 - e^{-\\alpha (r - \\sigma)})^2 & r > \\sigma \\end{cases}$$
+
+w is the attractive branch of a Morse well with its minimum at sigma, flattened inside
+the core (so overlapping particles feel a bounded energy, and E is linear in D). The
+core vanishes at r >= sigma with zero slope, so the pair minimum is at r = sigma with
+energy exactly -D_ab (the sign table: depth D_ab >= 0). S(r) is jax-md's C^1
+multiplicative cutoff, 1 below `onset` (> sigma) and 0 beyond `cutoff`. Energies are
+in kT. The physics is one pair function; `smap` lifts it to the system (all pairs or a
+neighbour list from `partition`); the dynamics live in `_brownian`.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax_md import energy as md_energy
+from jax_md import partition, smap, space
+from jaxtyping import Array, Float, Int
+
+from ._checks import as_finite_float, is_concrete
+
+Positions = Float[Array, "n dim"]
+
+
+def _positive(name, value) -> float:
+    v = float(as_finite_float(name, value, shape=()))
+    if v <= 0:
+        raise ValueError(f"{name} must be > 0, got {v}")
+    return v
+
+
+def well_shape(r, sigma, alpha):
+    """w(r): 1 inside the core, the attractive Morse branch beyond sigma (in [0, 1])."""
+    x = jnp.exp(-alpha * jnp.maximum(r - sigma, 0.0))
+    return 1.0 - (1.0 - x) ** 2
+
+
+class ParticleMixture(eqx.Module):
+    """A mixture of n particles of q species in a periodic box (2D or 3D).
+
+    $$E(x) = \\sum_{i<j} u_{s_i s_j}(|x_i - x_j|)$$ (see the module docstring).
+
+    **Arguments:**
+
+    - `depth`: (q, q) symmetric well depths D_ab >= 0 in kT (trainable).
+    - `species`: (n,) integer species of each particle, in [0, q).
+    - `box`: side lengths, length 2 or 3 (static: it fixes the cell-list layout);
+      every side must exceed twice `cutoff` (minimum-image convention).
+    - `sigma`: core diameter and well position. `core`: core stiffness epsilon (kT).
+    - `alpha`: Morse steepness (range ~ 1 / alpha beyond sigma).
+    - `cutoff`, `onset`: the smooth cutoff S(r) (static); sigma < onset < cutoff.
+
+    **Example:**
+
+    ```python
+    model = ParticleMixture(jnp.full((2, 2), 3.0), species, box=(10.0, 10.0))
+    e = model.energy(positions)
+    ```
+    """
+
+    depth: Float[Array, "q q"]
+    species: Int[Array, " n"]
+    sigma: Float[Array, ""]
+    core: Float[Array, ""]
+    alpha: Float[Array, ""]
+    box: tuple[float, ...] = eqx.field(static=True)
+    cutoff: float = eqx.field(static=True)
+    onset: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        depth,
+        species,
+        box,
+        *,
+        sigma=1.0,
+        core=50.0,
+        alpha=4.0,
+        cutoff: float = 2.0,
+        onset: float | None = None,
+    ):
+        if is_concrete(depth):
+            d = as_finite_float("depth", depth)
+            if d.ndim != 2 or d.shape[0] != d.shape[1] or d.shape[0] < 1:
+                raise ValueError(f"depth must be a square (q, q) matrix, got shape {d.shape}")
+            if np.any(d < 0):
+                a, b = np.argwhere(d < 0)[0]
+                raise ValueError(
+                    f"depth must be >= 0 (D_ab is the well depth; energy -D_ab at the "
+                    f"minimum), got depth[{a},{b}]={d[a, b]}"
+                )
+            if np.abs(d - d.T).max() > 1e-6:
+                raise ValueError("depth must be symmetric: depth[a, b] == depth[b, a]")
+        self.depth = jnp.asarray(depth, jnp.float32)
+        q = self.depth.shape[0]
+        if is_concrete(species):
+            s = np.asarray(species)
+            if s.ndim != 1 or s.size < 1 or not np.issubdtype(s.dtype, np.integer):
+                raise ValueError(
+                    f"species must be a 1-D integer array, got {s.dtype} shape {s.shape}"
+                )
+            if s.min() < 0 or s.max() >= q:
+                raise ValueError(
+                    f"species must lie in [0, q) with q = {q} (the size of depth), got values "
+                    f"in [{s.min()}, {s.max()}]"
+                )
+        self.species = jnp.asarray(species, jnp.int32)
+        b = as_finite_float("box", box)
+        if b.ndim != 1 or b.shape[0] not in (2, 3):
+            raise ValueError(f"box must list 2 or 3 side lengths, got shape {b.shape}")
+        self.cutoff = _positive("cutoff", cutoff)
+        if np.any(b < 2 * self.cutoff):
+            raise ValueError(
+                f"box sides must be at least twice the cutoff ({2 * self.cutoff}), got box="
+                f"{b.tolist()}"
+            )
+        self.box = tuple(float(x) for x in b)
+        sig = _positive("sigma", sigma) if is_concrete(sigma) else None
+        onset = 0.5 * (sig + self.cutoff) if onset is None and sig else onset
+        self.onset = _positive("onset", onset)
+        if sig is not None and not sig < self.onset < self.cutoff:
+            raise ValueError(
+                f"need sigma < onset < cutoff (the well minimum must be untouched by the "
+                f"cutoff), got sigma={sig}, onset={self.onset}, cutoff={self.cutoff}"
+            )
+        self.sigma = jnp.asarray(sigma, jnp.float32)
+        self.core = jnp.asarray(core if not is_concrete(core) else _positive("core", core))
+        self.alpha = jnp.asarray(alpha if not is_concrete(alpha) else _positive("alpha", alpha))
+        self.core, self.alpha = self.core.astype(jnp.float32), self.alpha.astype(jnp.float32)
+
+    @property
+    def n_species(self) -> int:
+        return self.depth.shape[0]
+
+    @property
+    def n_particles(self) -> int:
+        return self.species.shape[0]
+
+    @property
+    def n_sites(self) -> int:
+        return self.n_particles
+
+    @property
+    def dim(self) -> int:
+        return len(self.box)
+
+    def space(self):
+        """jax-md's periodic (displacement, shift) for this box."""
+        return space.periodic(jnp.asarray(self.box, jnp.float32))
+
+    def pair_energy(self, r, depth):
+        """u(r) for distances r with matching well depths (broadcast)."""
+        sigma = self.sigma
+
+        def u(dr, depth):
+            core = md_energy.soft_sphere(dr, sigma, self.core, 2)
+            return core - depth * well_shape(dr, sigma, self.alpha)
+
+        return md_energy.multiplicative_isotropic_cutoff(u, self.onset, self.cutoff)(r, depth)
+
+    def _pair_fn(self):
+        depth = 0.5 * (self.depth + self.depth.T)  # gradients stay symmetric
+        return lambda dr, depth, **_: self.pair_energy(dr, depth), depth
+
+    def energy(self, positions: Positions, neighbors: partition.NeighborList | None = None):
+        """E(x) in kT: all pairs (O(n^2), for small systems and tests) or, given a jax-md
+        neighbour list built with this model's cutoff, only listed pairs."""
+        displacement, _ = self.space()
+        fn, depth = self._pair_fn()
+        if neighbors is None:
+            dr = space.distance(space.map_product(displacement)(positions, positions))
+            u = fn(dr, depth[self.species[:, None], self.species[None, :]])
+            off_diagonal = 1.0 - jnp.eye(self.n_particles, dtype=u.dtype)
+            return 0.5 * jnp.sum(u * off_diagonal)
+        # reduce_axis=(): per-pair energies (already halved); summed here in float32
+        # (jax-md's own reduction asks for float64 and warns when x64 is off).
+        e = smap.pair_neighbor_list(
+            fn, space.metric(displacement), species=self.species, reduce_axis=(), depth=depth
+        )
+        return jnp.sum(e(positions, neighbors))
+
+    def check_state(self, positions, name: str = "positions"):
+        """Validate positions: shape (n, dim) or (chains, n, dim), finite, inside the box."""
+        arr = as_finite_float(name, positions)
+        shape = (self.n_particles, self.dim)
+        if arr.ndim not in (2, 3) or arr.shape[-2:] != shape:
+            raise ValueError(
+                f"{name} must have shape {shape} or (chains, {shape[0]}, {shape[1]}) to match "
+                f"{self.n_particles} species labels in a {self.dim}-D box, got {arr.shape}"
+            )
+        box = np.asarray(self.box)
+        if np.any(arr < 0) or np.any(arr >= box):
+            bad = np.argwhere((arr < 0) | (arr >= box))[0].tolist()
+            raise ValueError(
+                f"{name} must lie inside the box [0, L) per axis, box={list(self.box)}; "
+                f"{name}{bad} = {arr[tuple(bad)]}"
+            )
+        return jnp.asarray(arr, jnp.float32)
+
+
+def random_positions(key, model: ParticleMixture):
+    """Uniform positions in the box (overlaps are not removed: relax before measuring)."""
+    return jax.random.uniform(key, (model.n_particles, model.dim)) * jnp.asarray(model.box)
+
+
+def lattice_positions(model: ParticleMixture, spacing: float | None = None):
+    """Particles on a simple square/cubic grid filling the box (no overlaps when the
+    box is dilute enough): a relaxed, reproducible starting state."""
+    n, dim = model.n_particles, model.dim
+    box = np.asarray(model.box)
+    per_side = int(np.ceil(n ** (1.0 / dim)))
+    grid = np.stack(np.meshgrid(*[np.arange(per_side)] * dim, indexing="ij"), -1)
+    grid = grid.reshape(-1, dim)[:n].astype(np.float64)
+    step = box / per_side if spacing is None else np.full(dim, spacing)
+    if np.any(step * per_side > box + 1e-9):
+        raise ValueError(f"spacing={spacing} does not fit {n} particles in box {list(box)}")
+    return jnp.asarray((grid + 0.5) * step, jnp.float32)

@@ -1,0 +1,325 @@
+"""Phase-boundary classifiers: input maps, the window nucleation surrogate and its
+gradients, training (relaxed assignment, linear map, swap hill-climbing), the cluster
+readout and the full simulation of a small mixture (6 x 6 lattice, 36 species)."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import molcomp
+from analog import classifier as clf_mod
+
+N, SIDE = 36, 6
+
+
+@pytest.fixture(scope="module")
+def structs2():
+    lat = molcomp.lattice.square(SIDE, periodic=False)
+    return molcomp.structures.random(jax.random.key(0), lat, N, 2)
+
+
+@pytest.fixture(scope="module")
+def structs3():
+    lat = molcomp.lattice.square(SIDE, periodic=False)
+    return molcomp.structures.random(jax.random.key(3), lat, N, 3)
+
+
+def _block(structs, alpha, r0=1, c0=1, k=3):
+    """Image lighting the species of a k x k block of structure alpha (feature = species)."""
+    arr = np.asarray(structs.arrangements).reshape(structs.m, SIDE, SIDE)
+    x = np.zeros(N, np.float32)
+    x[arr[alpha, r0 : r0 + k, c0 : c0 + k].ravel()] = 1.0
+    return x
+
+
+# ---- input maps ---------------------------------------------------------------------
+
+
+def test_assignment_map_concentrations():
+    species = np.array([5, 0, 7])
+    imap = clf_mod.AssignmentMap(species, 10, amplitude=4.0, mu_base=-3.0)
+    x = np.array([1.0, 0.25, 0.0], np.float32)
+    c = np.asarray(imap.concentrations(x))
+    expected = np.ones(10)
+    expected[[5, 0, 7]] = 1 + 4.0 * x  # c = c_base (1 + a x)
+    np.testing.assert_allclose(c, expected, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(imap(x)), -3.0 + np.log(expected), rtol=1e-6)
+    # (h, w) images are flattened
+    lin = clf_mod.LinearMap.from_assignment(clf_mod.AssignmentMap(np.arange(4), 6))
+    img = np.array([[0.0, 1.0], [1.0, 0.0]], np.float32)
+    # the linearisation slope ln(1 + a) is exact at x in {0, 1}
+    ref = clf_mod.AssignmentMap(np.arange(4), 6)(img)
+    np.testing.assert_allclose(np.asarray(lin(img)), np.asarray(ref), rtol=1e-6)
+
+
+def test_linear_map_is_wx_plus_b():
+    rng = np.random.default_rng(0)
+    w, b, x = rng.normal(size=(5, 3)), rng.normal(size=5), rng.random(3)
+    out = clf_mod.LinearMap(w, b)(x)
+    np.testing.assert_allclose(np.asarray(out), w @ x + b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: clf_mod.AssignmentMap([0, 1], 4)(np.array([0.5, 1.2])), "x must hold intensities"),
+        (lambda: clf_mod.AssignmentMap([0, 1], 4)(np.array([-0.1, 0.2])), "x must hold"),
+        (lambda: clf_mod.AssignmentMap([0, 1], 4)(np.zeros(3)), "2 features per image"),
+        (lambda: clf_mod.AssignmentMap(np.arange(5), 4), "more features than species"),
+        (lambda: clf_mod.AssignmentMap([0, 2, 2], 4), "not injective"),
+        (lambda: clf_mod.AssignmentMap([0, 4], 4), r"species in \[0, 4\)"),
+        (lambda: clf_mod.AssignmentMap([0, 1], 4, amplitude=0.0), "amplitude must be > 0"),
+        (lambda: clf_mod.LinearMap(np.zeros((3, 2)), np.zeros(2)), "bias must have shape"),
+    ],
+)
+def test_input_map_errors(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+# ---- surrogate ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [5, 3])
+def test_window_scores_match_brute_force(structs3, k):
+    mu = np.asarray(jax.random.normal(jax.random.key(1), (N,)))
+    got = np.asarray(clf_mod.window_scores(structs3, mu, k))
+    layouts = mu[np.asarray(structs3.arrangements)].reshape(3, SIDE, SIDE)
+    for alpha in range(3):
+        sums = [
+            layouts[alpha, r : r + k, c : c + k].sum()
+            for r in range(SIDE - k + 1)
+            for c in range(SIDE - k + 1)
+        ]
+        ref = np.log(np.sum(np.exp(np.array(sums, np.float64))))
+        assert abs(got[alpha] - ref) < 1e-4 * max(1.0, abs(ref))
+
+
+def test_window_errors(structs3):
+    with pytest.raises(ValueError, match="does not fit"):
+        clf_mod.window_scores(structs3, jnp.zeros(N), 7)
+    with pytest.raises(ValueError, match="mu must have shape"):
+        clf_mod.window_scores(structs3, jnp.zeros(N + 1))
+
+
+def _fd_check(f, x, key, n_dirs=3, h=1e-3):
+    """Directional derivatives of f (float64) by central differences vs jax.grad."""
+    vg = jax.jit(jax.value_and_grad(f))  # one compile serves values and the gradient
+    g = vg(x)[1]
+
+    def f(z):
+        return vg(z)[0]
+
+    for kk in jax.random.split(key, n_dirs):
+        v = jax.random.normal(kk, x.shape, x.dtype)
+        fd = (f(x + h * v) - f(x - h * v)) / (2 * h)
+        an = jnp.vdot(g, v)
+        # central differences in float64: error O(h^2 f''') ~ 1e-6, far below 1e-4
+        assert abs(float(fd - an)) < 1e-4 * max(1.0, abs(float(an))), (float(fd), float(an))
+
+
+def test_surrogate_gradients_match_finite_differences(structs3):
+    with jax.enable_x64(True):
+        y = jnp.array([0, 2, 1])
+        x = jax.random.uniform(jax.random.key(4), (3, N), jnp.float64)
+
+        def loss_mu(mu):  # through the surrogate
+            sc = jax.vmap(lambda m: clf_mod.window_scores(structs3, m))(mu)
+            return clf_mod.cross_entropy(sc, y)
+
+        mu0 = -2.0 + jax.random.normal(jax.random.key(5), (3, N), jnp.float64)
+        _fd_check(loss_mu, mu0, jax.random.key(6))
+
+        def loss_w(w):  # through the linear map mu = W x + b
+            mu = x @ w.T - 1.0
+            sc = jax.vmap(lambda m: clf_mod.window_scores(structs3, m))(mu)
+            return clf_mod.cross_entropy(sc, y)
+
+        _fd_check(loss_w, 0.3 * jax.random.normal(jax.random.key(7), (N, N), jnp.float64),
+                  jax.random.key(8))  # fmt: skip
+
+        def loss_theta(theta):  # through Sinkhorn and c = c_base (1 + a P^T x)
+            mu = -3.0 + jnp.log1p(5.0 * x[:, :30] @ clf_mod.sinkhorn(theta, 20))
+            sc = jax.vmap(lambda m: clf_mod.window_scores(structs3, m))(mu)
+            return clf_mod.cross_entropy(sc, y)
+
+        theta = jax.random.normal(jax.random.key(9), (30, N), jnp.float64)
+        _fd_check(loss_theta, theta, jax.random.key(10))
+
+
+def test_margins_and_cross_entropy():
+    s = jnp.array([[3.0, 1.0, 2.0], [0.0, 5.0, 5.5]])
+    y = jnp.array([0, 1])
+    np.testing.assert_allclose(np.asarray(clf_mod.margins(s, y)), [1.0, -0.5])
+    ref = -np.mean([np.log(np.exp(3) / np.exp(s[0]).sum()), np.log(np.exp(5) / np.exp(s[1]).sum())])
+    assert abs(float(clf_mod.cross_entropy(s, y)) - ref) < 1e-5
+
+
+# ---- relaxed assignment and rounding --------------------------------------------------
+
+
+def test_sinkhorn_is_doubly_stochastic():
+    p = np.asarray(clf_mod.sinkhorn(jax.random.normal(jax.random.key(0), (7, 10)), 200))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-4)  # rows: one species each
+    assert p.sum(axis=0).max() <= 1.0 + 1e-4  # columns: at most one feature each
+
+
+def test_round_assignment_is_a_partial_permutation():
+    rng = np.random.default_rng(0)
+    for F, Nn in [(5, 5), (7, 12), (30, 36)]:
+        soft = rng.random((F, Nn)) ** 4  # many conflicting row maxima
+        out = clf_mod.round_assignment(soft)
+        assert out.shape == (F,) and out.min() >= 0 and out.max() < Nn
+        assert np.unique(out).size == F  # injective
+    # a noisy permutation matrix rounds back to the permutation
+    perm = rng.permutation(12)[:8]
+    soft = 0.3 * rng.random((8, 12))
+    soft[np.arange(8), perm] += 0.7
+    np.testing.assert_array_equal(clf_mod.round_assignment(soft), perm)
+    with pytest.raises(ValueError, match="F <= N"):
+        clf_mod.round_assignment(np.ones((4, 3)))
+
+
+# ---- training -----------------------------------------------------------------------
+
+
+def _toy_data():
+    """Three classes of 25-pixel images: a sparse prototype each, plus weak noise."""
+    rng = np.random.default_rng(0)
+    protos = (rng.random((3, 25)) < 0.3).astype(np.float32)
+    noise = 0.3 * rng.random((12, 25)) * (rng.random((12, 25)) < 0.2)
+    x = np.clip(np.repeat(protos, 4, axis=0) + noise, 0, 1).astype(np.float32)
+    return x, np.repeat(np.arange(3), 4).astype(np.int32)
+
+
+STEPS = {"assignment": 80, "linear": 60, "hill_climb": 200}
+
+
+@pytest.fixture(scope="module")
+def trained(structs3):
+    x, y = _toy_data()
+    out = {}
+    for method, steps in STEPS.items():
+        out[method] = clf_mod.fit(jax.random.key(2), structs3, x, y, method=method, steps=steps)
+    return x, y, out
+
+
+@pytest.mark.parametrize("method", list(STEPS))
+def test_fit_separates_training_set(trained, method):
+    x, y, out = trained
+    clf, hist = out[method]
+    assert hist.loss[-1] < 0.5 * hist.loss[0]  # chance is ln 3 = 1.1
+    pred = np.asarray(clf_mod.predict(clf, x))
+    np.testing.assert_array_equal(pred, y)
+    assert hist.train_accuracy == 1.0 and hist.worst_margin > 0
+    b = len(y)
+    steps = STEPS[method]
+    # counting rule: a gradient on b images costs 2 b, a loss b, the final check b
+    expected = b * (steps + 1) + b if method == "hill_climb" else 2 * b * steps + b
+    assert hist.model_evaluations == expected
+    assert np.all(np.diff(hist.evaluations) > 0)
+
+
+def test_fitted_assignments_are_injective(trained, structs3):
+    _, _, out = trained
+    for method in ("assignment", "hill_climb"):
+        species = np.asarray(out[method][0].input_map.species)
+        assert species.shape == (25,) and np.unique(species).size == 25
+        assert species.min() >= 0 and species.max() < structs3.n_species
+    # hill climbing only accepts moves that do not raise the loss
+    assert np.all(np.diff(out["hill_climb"][1].loss) <= 1e-6)
+
+
+def test_predict_accepts_images_and_matches_scores(trained):
+    x, _, out = trained
+    clf = out["linear"][0]
+    scores = np.asarray(clf_mod.batch_scores(clf, x))
+    np.testing.assert_array_equal(np.asarray(clf_mod.predict(clf, x)), scores.argmax(-1))
+    np.testing.assert_array_equal(
+        np.asarray(clf_mod.predict(clf, x.reshape(-1, 5, 5))), scores.argmax(-1)
+    )
+
+
+def test_fit_errors(structs3):
+    x, y = _toy_data()
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="method must be one of"):
+        clf_mod.fit(key, structs3, x, y, method="anneal")
+    with pytest.raises(ValueError, match=r"y must hold classes in \[0, 3\)"):
+        clf_mod.fit(key, structs3, x, y + 1, steps=1)
+    with pytest.raises(ValueError, match="only 36 species"):
+        clf_mod.fit(key, structs3, np.zeros((2, 40), np.float32), y[:2], steps=1)
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        clf_mod.fit(key, structs3, x, y, steps=0)
+
+
+# ---- full simulation ------------------------------------------------------------------
+
+
+_cluster_sizes = eqx.filter_jit(clf_mod.cluster_sizes)
+
+
+def test_cluster_sizes(structs2):
+    sizes = np.asarray(_cluster_sizes(structs2, structs2.configuration(1)))
+    assert sizes[1] == N and sizes[0] < N
+    empty = jnp.full(N, N)
+    np.testing.assert_array_equal(np.asarray(_cluster_sizes(structs2, empty)), [0, 0])
+    # rows 0-1 and 4-5 of structure 0, rows 2-3 empty: two clusters of 12 sites
+    cfg = np.asarray(structs2.configuration(0)).reshape(SIDE, SIDE).copy()
+    cfg[2:4] = N
+    assert int(_cluster_sizes(structs2, jnp.asarray(cfg.ravel()))[0]) == 12
+    # vmap over configurations equals one at a time
+    both = jnp.stack([structs2.configuration(0), jnp.asarray(cfg.ravel())])
+    batched = np.asarray(eqx.filter_jit(jax.vmap(clf_mod.cluster_sizes, (None, 0)))(structs2, both))
+    singles = [np.asarray(_cluster_sizes(structs2, c)) for c in both]
+    np.testing.assert_array_equal(batched, np.stack(singles))
+    assert batched[1, 0] == 12 and batched[0, 0] == N
+
+
+@pytest.fixture(scope="module")
+def simulated(structs2):
+    """One simulation batch shared by the two tests below (one compile).
+
+    Images 0-3: pure class images (a 3 x 3 block of one structure's species at full
+    intensity, at two places). Images 4-11: blends t * block_0 + (1 - t) * block_1
+    away from t = 1/2, where the surrogate's margin is clear.
+    """
+    p0, p1 = _block(structs2, 0), _block(structs2, 1)
+    q0, q1 = _block(structs2, 0, 2, 2), _block(structs2, 1, 2, 2)
+    blends = [np.clip(t * p0 + (1 - t) * p1, 0, 1) for t in (0.0, 0.15, 0.3, 0.7, 0.85)]
+    blends += [np.clip(t * q0 + (1 - t) * q1, 0, 1) for t in (0.2, 0.8, 1.0)]
+    x = np.stack([p0, p1, q0, q1] + blends).astype(np.float32)
+    imap = clf_mod.AssignmentMap(np.arange(N), N, amplitude=20.0, mu_base=-10.0)
+    clf = clf_mod.NucleationClassifier(structs2, imap)
+    res = clf_mod.simulate(
+        jax.random.key(1), clf, x, epsilon=8.0, beta=(0.5, 1.2), sweeps=200, repeats=8
+    )
+    return clf, x, res
+
+
+def test_simulation_classifies_separable_inputs(simulated):
+    clf, x, res = simulated
+    # 100% on the four pure class images (by majority over 8 runs)
+    np.testing.assert_array_equal(res.classes[:4], [0, 1, 0, 1])
+    assert res.votes.shape == (len(x), 2) and res.sizes.shape == (len(x), 8, 2)
+    assert np.all(res.votes.sum(axis=1) <= 8)
+
+
+def test_surrogate_and_simulation_agree(simulated):
+    clf, x, res = simulated
+    surrogate = np.asarray(clf_mod.predict(clf, x))
+    agreement = np.mean(surrogate == res.classes)
+    assert agreement >= 0.8, (surrogate, res.classes, res.votes)
+
+
+def test_mixture_model_signs(structs2):
+    imap = clf_mod.AssignmentMap(np.arange(N), N, amplitude=20.0, mu_base=-10.0)
+    clf = clf_mod.NucleationClassifier(structs2, imap)
+    model = clf_mod.mixture(clf, _block(structs2, 0), epsilon=8.0)
+    # the assembled structure has negative bond energy: -8 per designed bond
+    cfg = structs2.configuration(0)
+    n_bonds = 2 * SIDE * (SIDE - 1)
+    expected = -8.0 * n_bonds - float(jnp.sum(model.mu))
+    assert abs(float(model.energy(cfg)) - expected) < 1e-3

@@ -1,0 +1,132 @@
+"""Brownian dynamics: free diffusion constant, equipartition in a harmonic trap,
+overflow recovery equal to a large-buffer run, vmap == loop, and bad input."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from molcomp import particles
+from molcomp.particles import Brownian, ParticleMixture
+
+
+def _free(n, dim, side):
+    # depth 0 and a negligible core: ideal Brownian particles
+    return ParticleMixture(np.zeros((1, 1)), np.zeros(n, int), (side,) * dim, core=1e-6)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_free_diffusion_constant(dim, getkey):
+    # <dx^2> = 2 D t per coordinate with D = kT / gamma = 1 / gamma. 2 chains x 256
+    # particles x dim coordinates: the variance estimate has relative standard error
+    # sqrt(2 / (512 dim)) <= 6.3 %; 20 % is > 3 standard errors, while a wrong factor
+    # in the noise or friction (sqrt 2, 2) is off by >= 40 %.
+    gamma, dt, steps = 2.0, 0.01, 50
+    m = _free(256, dim, 9.0 if dim == 3 else 16.0)
+    x0 = jax.random.uniform(getkey(), (2, 256, dim)) * 8.0
+    s = Brownian(dt=dt, gamma=gamma, dr_threshold=1.0)
+    out = particles.run(getkey(), m, s, s.init(m, x0), steps, block=steps)
+    displacement, _ = m.space()
+    d = jax.vmap(jax.vmap(displacement))(out.state.position, x0)
+    var = float(jnp.mean(d**2))
+    expected = 2 * dt * steps / gamma
+    assert abs(var / expected - 1) < 0.2, (var, expected)
+    assert out.reallocations == 0
+
+
+class Trapped(ParticleMixture):
+    """A test model: ideal particles, each in a harmonic trap k/2 |x_i - a_i|^2 around
+    its own grid point a_i (k = 4)."""
+
+    def energy(self, positions, neighbors=None):
+        displacement, _ = self.space()
+        d = jax.vmap(displacement)(positions, particles.lattice_positions(self))
+        return super().energy(positions, neighbors) + 2.0 * jnp.sum(d**2)
+
+
+def test_harmonic_trap_equipartition(getkey):
+    # Euler-Maruyama of dx = -k x dt/gamma + sqrt(2 dt/gamma) xi has stationary
+    # variance 1 / (k (1 - k dt / (2 gamma))) per coordinate (equipartition 1/k plus its
+    # known O(dt) bias, 2 % here). 64 particles x 2 coordinates x 30 samples spaced by
+    # 2 relaxation times (correlation e^-2) give ~3800 samples: relative standard error
+    # ~ 2.5 %; tolerance 9 %, while a wrong noise or force scale is off by >= 40 %.
+    k, dt, gamma = 4.0, 0.02, 1.0
+    m = Trapped(np.zeros((1, 1)), np.zeros(64, int), (16.0, 16.0), core=1e-6)
+    x0 = particles.lattice_positions(m)
+    s = Brownian(dt=dt, gamma=gamma, dr_threshold=1.0)
+    state = particles.run(getkey(), m, s, s.init(m, x0), 100, block=100).state  # burn-in
+    out = particles.run(getkey(), m, s, state, 750, block=750, trace_fn=lambda m, x: x)
+    displacement, _ = m.space()
+    d = jax.vmap(jax.vmap(displacement, (0, 0)), (0, None))(out.trace[24::25], x0)
+    expected = 1.0 / (k * (1 - k * dt / (2 * gamma)))
+    assert abs(float(jnp.var(d)) / expected - 1) < 0.09, (float(jnp.var(d)), expected)
+
+
+@pytest.fixture(scope="module")
+def sticky():
+    """64 attracting particles, 2 species, started on a grid (a relaxed state)."""
+    m = ParticleMixture(np.array([[3.0, 1.0], [1.0, 0.0]]), np.arange(64) % 2, (12.0, 12.0))
+    return m, particles.lattice_positions(m)
+
+
+def test_overflow_recovery_matches_large_buffer(sticky):
+    m, x = sticky
+    tight = Brownian(dt=1e-3, capacity_multiplier=1.0)
+    small = tight.init(m, x)
+    key = jax.random.key(7)
+    out = particles.run(key, m, tight, small, 300, block=100)
+    assert out.reallocations >= 1  # the test exercises the recovery
+    roomy = tight.init(m, x, extra_capacity=40)
+    ref = particles.run(key, m, tight, roomy, 300, block=100)
+    assert ref.reallocations == 0
+    # Same keys and forces; only the summation order over neighbours differs (float32,
+    # 300 steps): positions agree far below the noise amplitude sqrt(2 dt) = 0.045.
+    np.testing.assert_allclose(out.state.position, ref.state.position, atol=1e-4)
+
+    # Stepped by hand, an overflowing list freezes the chain and says so.
+    step = eqx.filter_jit(tight.step)
+    state, overflowed = small, False
+    for i in range(300):
+        new, info = step(jax.random.key(i), m, state)
+        if bool(info["overflow"]):
+            np.testing.assert_array_equal(new.position, state.position)
+            overflowed = True
+            break
+        state = new
+    assert overflowed
+
+
+def test_batched_step_is_vmap_of_single(sticky, getkey):
+    m, x = sticky
+    s = Brownian(dt=1e-3)
+    xs = jnp.stack([x, jnp.mod(x + 0.3, 12.0)])
+    batched = s.init(m, xs, extra_capacity=8)
+    key = getkey()
+    new, info = eqx.filter_jit(s.step)(key, m, batched)
+    keys = jax.random.split(key, 2)
+    for c in range(2):
+        one = s.init(m, xs[c], extra_capacity=8)
+        ref, _ = eqx.filter_jit(s.step)(keys[c], m, one)
+        np.testing.assert_allclose(new.position[c], ref.position, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [(dict(dt=0.0), "dt must be > 0"), (dict(dt=1e-3, dr_threshold=-1.0), "dr_threshold")],
+)
+def test_bad_sampler(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Brownian(**kwargs)
+
+
+def test_bad_init(sticky):
+    m, x = sticky
+    with pytest.raises(ValueError, match="dr_threshold=5.0 is too large"):
+        Brownian(dt=1e-3, dr_threshold=5.0).init(m, x)
+    with pytest.raises(ValueError, match="positions must be finite"):
+        Brownian(dt=1e-3).init(m, x.at[3, 0].set(jnp.nan))
+    with pytest.raises(ValueError, match="inside the box"):
+        Brownian(dt=1e-3).init(m, x - 1.0)
+    with pytest.raises(TypeError, match="ParticleMixture"):
+        Brownian(dt=1e-3).init(object(), x)

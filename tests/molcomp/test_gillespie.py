@@ -1,0 +1,107 @@
+"""Continuous-time (Gillespie / BKL) kinetics and Metropolis against exact enumeration
+on a tiny multifarious mixture, the sum tree, and the physical clock."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import learning
+import molcomp
+from molcomp import _sumtree
+
+CHAINS = 8
+
+
+@pytest.fixture(scope="module")
+def mixture():
+    """Two random permutations of 6 species on an open 2 x 3 lattice, clipped-OR
+    couplings -2 kT, unequal chemical potentials: 7^6 = 117649 states. The couplings
+    are sparse (each species has at most 2 partners per direction), so the Gillespie
+    "other species" channel (rates from the sorted mu) is exercised as well as the
+    explicit partner channels."""
+    lat = molcomp.lattice.square((2, 3), periodic=False)
+    s = molcomp.structures.random(jax.random.key(3), lat, 6, 2)
+    mu = jnp.array([-0.5, 0.3, -1.0, 0.0, 0.5, -0.2])
+    model = molcomp.PottsModel(lat, learning.hebbian.clipped_or(s, 2.0), mu, empty=True)
+    exact = np.asarray(molcomp.exact.expectation(model, lambda m, c: m.counts(c)))
+    return model, exact
+
+
+def _counts(model, config):
+    return model.counts(config)
+
+
+def _check(estimates, exact, what):
+    """Independent chains: the mean is within 5 standard errors (chain-to-chain spread)
+    of the exact value, plus 0.02 for the finite-run bias of chains started empty (the
+    runs are hundreds of relaxation times long)."""
+    mean = estimates.mean(0)
+    se = estimates.std(0, ddof=1) / np.sqrt(estimates.shape[0])
+    bad = np.abs(mean - exact) > 5 * se + 0.02
+    assert not bad.any(), f"{what}: {mean} vs exact {exact} (se {se})"
+
+
+def test_gillespie_matches_exact_enumeration(mixture):
+    model, exact = mixture
+    g = molcomp.Gillespie(partners=2)
+    state = g.init(model, jnp.full((CHAINS, 6), 6))
+    run = eqx.filter_jit(
+        jax.vmap(lambda k, s: molcomp.time_average(k, model, g, s, 1500, _counts), (0, 0))
+    )
+    state, avg = run(jax.random.split(jax.random.key(1), CHAINS), state)
+    _check(np.asarray(avg), exact, "gillespie")
+    assert np.all(np.asarray(state.aux.time) > 0)
+
+
+def test_metropolis_matches_exact_enumeration(mixture):
+    model, exact = mixture
+    sampler = molcomp.Metropolis(proposal="neighbour")
+    state = sampler.init(model, jnp.full((CHAINS, 6), 6))
+    res = molcomp.sample(jax.random.key(2), model, sampler, state, 3000, mean_fn=_counts)
+    _check(np.asarray(res.mean), exact, "metropolis")
+
+
+def test_advance_stops_at_the_requested_time(mixture):
+    model, _ = mixture
+    g = molcomp.Gillespie(partners=2)
+    advance = eqx.filter_jit(g.advance)  # max_events as an array: one compilation
+    state = g.init(model, jnp.full(6, 6))
+    state, info = advance(jax.random.key(0), model, state, 50.0, jnp.int32(100_000))
+    assert float(state.aux.time) == pytest.approx(50.0)
+    assert bool(info["complete"]) and int(info["events"]) > 10
+    # too few events: reported, not hidden
+    state, info = advance(
+        jax.random.key(0), model, g.init(model, jnp.full(6, 6)), 50.0, jnp.int32(3)
+    )
+    assert int(info["events"]) == 3 and not bool(info["complete"])
+    assert float(state.aux.time) < 50.0
+
+
+def test_too_few_partners_is_an_error(mixture):
+    model, _ = mixture
+    # random dense couplings: every state couples to all 3 species in every direction
+    dense = molcomp.PottsModel(
+        molcomp.lattice.square(3), molcomp.Couplings.oriented(np.ones((2, 3, 3))), empty=True
+    )
+    with pytest.raises(Exception, match="partners"):
+        molcomp.Gillespie(partners=2).step(
+            jax.random.key(0), dense, molcomp.Gillespie(partners=2).init(dense, jnp.zeros(9, int))
+        )
+    with pytest.raises(ValueError, match="rate"):
+        molcomp.Gillespie(rate=0.0)
+
+
+def test_sum_tree_draws_in_proportion():
+    """20000 draws from rates 1..5 (and three zero pads): each frequency within 5
+    binomial standard deviations (at most 0.0142) of rate / 15."""
+    rates = jnp.arange(1.0, 6.0)
+    tree = _sumtree.build(rates)
+    assert float(tree[1]) == 15.0
+    leaves = jax.vmap(lambda k: _sumtree.draw(k, tree))(jax.random.split(jax.random.key(0), 20000))
+    freq = np.bincount(np.asarray(leaves), minlength=8) / 20000
+    np.testing.assert_allclose(freq[:5], np.arange(1, 6) / 15, atol=5 * np.sqrt(0.25 / 20000))
+    assert freq[5:].sum() == 0
+    tree = _sumtree.update(tree, jnp.array([0, 0, 4]), jnp.array([0.0, 0.0, 10.0]))
+    np.testing.assert_allclose(tree, _sumtree.build(jnp.array([0.0, 2, 3, 4, 10])))

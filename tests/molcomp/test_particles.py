@@ -1,0 +1,111 @@
+"""Particle mixtures: the pair potential's sign convention, neighbour-list energy ==
+all-pairs energy, observables, and clear errors for bad input."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import networkx as nx
+import numpy as np
+import pytest
+
+from molcomp import particles
+from molcomp.particles import ParticleMixture
+
+DEPTH = np.array([[4.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 3.0]])
+
+
+def _model(n=40, dim=2, side=7.0):
+    species = np.arange(n) % 3
+    return ParticleMixture(DEPTH, species, (side,) * dim)
+
+
+def test_well_minimum_is_minus_depth():
+    # Sign table: energy -D_ab at the well minimum (r = sigma), a true minimum.
+    m = _model()
+    for d in (0.0, 0.5, 4.0):
+        r = jnp.linspace(0.3, 2.5, 2201)
+        u = eqx.filter_jit(m.pair_energy)(r, d)
+        assert float(m.pair_energy(jnp.float32(1.0), d)) == pytest.approx(-d, abs=1e-6)
+        assert float(u.min()) >= -d - 1e-6
+    assert float(m.pair_energy(jnp.float32(2.01), 4.0)) == 0.0  # beyond the cutoff
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_neighbour_list_energy_matches_all_pairs(dim, getkey):
+    m = _model(n=60, dim=dim, side=6.0 if dim == 3 else 9.0)
+    x = particles.random_positions(getkey(), m)
+    state = particles.Brownian(dt=1e-3).init(m, x)
+    vg = eqx.filter_jit(jax.value_and_grad(lambda x, m, n: m.energy(x, n)))
+    e_all, f_all = vg(x, m, None)
+    e_nbr, f_nbr = vg(x, m, state.neighbors)
+    # float32 sums of O(100) terms of size up to ~core: relative 1e-5.
+    np.testing.assert_allclose(e_nbr, e_all, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(f_nbr, f_all, rtol=1e-4, atol=1e-3)
+
+
+def test_energy_is_linear_in_depth(getkey):
+    # E = E_core - sum_pairs D_ab w(r): dE/dD is the (negative) well occupancy, so the
+    # energy at D equals E(0) + D . dE/dD exactly.
+    m = _model()
+    x = particles.random_positions(getkey(), m)
+    energy = jax.jit(lambda d: ParticleMixture(d, m.species, m.box).energy(x))
+    g = jax.jit(jax.grad(energy))(jnp.asarray(DEPTH))
+    e0 = energy(jnp.zeros((3, 3)))
+    np.testing.assert_allclose(energy(DEPTH), e0 + jnp.sum(g * DEPTH), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(g, g.T, atol=1e-6)
+
+
+def test_contacts_clusters_and_rdf():
+    m = ParticleMixture(DEPTH, np.array([0, 1, 2, 0, 1]), (10.0, 10.0))
+    # a 0-1-2 chain (spacing 1), a 0-1 pair, far apart; one pair across the boundary
+    x = jnp.array([[1.0, 1.0], [2.0, 1.0], [3.0, 1.0], [5.0, 9.6], [5.0, 0.6]])
+    c = particles.contact_matrix(m, x, 1.2)
+    expected = np.zeros((3, 3))
+    expected[0, 1] = expected[1, 0] = 2  # (0,1) and the pair across the boundary
+    expected[1, 2] = expected[2, 1] = 1
+    np.testing.assert_allclose(c, expected)
+    cl = particles.clusters(m, x, 1.2)
+    assert cl == [{0, 1, 2}, {3, 4}]
+    target = nx.Graph([(0, 1)])
+    nx.set_node_attributes(target, {0: 0, 1: 1}, "species")
+    assert particles.cluster_yield(m, x, 1.2, target) == 1
+    wrong = nx.Graph([(0, 1)])
+    nx.set_node_attributes(wrong, {0: 0, 1: 0}, "species")
+    assert particles.cluster_yield(m, x, 1.2, wrong) == 0
+
+
+def test_rdf_of_ideal_gas_is_one(getkey):
+    # Uniform points: g(r) = 1 up to counting noise; 8 chains x 400 points in 2D give
+    # ~ 2500 pairs per bin at r ~ 3, so a 10 % band is > 5 standard errors.
+    m = ParticleMixture(np.zeros((1, 1)), np.zeros(400, int), (20.0, 20.0))
+    x = jax.random.uniform(getkey(), (8, 400, 2)) * 20.0
+    r, g = eqx.filter_jit(particles.radial_distribution)(m, x, r_max=6.0, bins=12)
+    assert np.all(np.abs(np.asarray(g)[4:] - 1.0) < 0.1), g
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(depth=-DEPTH), "depth must be >= 0"),
+        (dict(box=(3.0, 3.0)), "box sides must be at least twice the cutoff"),
+        (dict(species=np.array([0, 1, 3])), "species must lie in"),
+        (dict(depth=np.triu(DEPTH)), "depth must be symmetric"),
+        (dict(cutoff=0.9), "sigma < onset < cutoff"),
+    ],
+)
+def test_bad_model_input(kwargs, match):
+    args = dict(depth=DEPTH, species=np.array([0, 1, 2]), box=(6.0, 6.0)) | kwargs
+    with pytest.raises(ValueError, match=match):
+        ParticleMixture(args.pop("depth"), args.pop("species"), args.pop("box"), **args)
+
+
+def test_bad_positions():
+    m = ParticleMixture(DEPTH, np.array([0, 1, 2]), (6.0, 6.0))
+    good = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    m.check_state(good)
+    with pytest.raises(ValueError, match="positions must be finite"):
+        m.check_state(np.where(good == 2.0, np.nan, good))
+    with pytest.raises(ValueError, match="inside the box"):
+        m.check_state(good + 4.0)
+    with pytest.raises(ValueError, match="species labels"):
+        m.check_state(good[:2])
