@@ -181,5 +181,8 @@ def _run(keys, template, sampler, mus, betas, structs):
         state, _ = jax.lax.scan(body, state, (jax.random.split(key, betas.shape[0]), betas))
         return state.config, cluster_sizes(structs, state.config)
 
-    per_image = jax.vmap(one, in_axes=(0, None))  # repeats
-    return jax.vmap(per_image, in_axes=(0, 0))(keys, mus)
+    # one vmap over the (image, repeat) pairs: half the compile time of a nested vmap
+    b, R = keys.shape
+    flat_mu = jnp.repeat(mus, R, axis=0)
+    configs, sizes = jax.vmap(one)(keys.reshape(b * R), flat_mu)
+    return configs.reshape(b, R, -1), sizes.reshape(b, R, -1)

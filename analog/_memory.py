@@ -123,11 +123,18 @@ class Readout:
     overlaps: np.ndarray
 
 
+@eqx.filter_jit
+def _bond_overlaps(structs, configs):
+    return jax.vmap(st.bond_overlaps, (None, 0))(structs, configs)
+
+
 def readout(structs: st.Structures, configs, threshold: float = 0.2) -> Readout:
-    """Read out configurations (n,) or (runs, n): overlaps in JAX, clusters on host."""
+    """Read out configurations (n,) or (runs, n): overlaps in one jitted JAX call,
+    clusters on the host (numpy and networkx)."""
     configs = jnp.atleast_2d(jnp.asarray(configs))
-    ov = np.asarray(jax.vmap(st.bond_overlaps, (None, 0))(structs, configs))
-    clusters = [st.largest_cluster(structs, c, threshold) for c in configs]
+    ov = np.asarray(_bond_overlaps(structs, configs))
+    host = np.asarray(configs)
+    clusters = [st.largest_cluster(structs, c, threshold) for c in host]
     err = 1.0 - ov.max(axis=1)
     return Readout(
         retrieved=ov.argmax(axis=1),
@@ -135,7 +142,7 @@ def readout(structs: st.Structures, configs, threshold: float = 0.2) -> Readout:
         success=err < SUCCESS,
         chimera=np.array([c.chimera for c in clusters]),
         cluster=np.array([c.sites.size for c in clusters]),
-        occupancy=np.asarray(jnp.mean(configs < structs.n_species, axis=1)),
+        occupancy=np.mean(host < structs.n_species, axis=1),
         overlaps=ov,
     )
 

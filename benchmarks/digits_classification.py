@@ -1,6 +1,6 @@
 """Digits classification: scikit-learn's bundled 8x8 digits (1797 images, 10 classes),
 one fixed stratified 70/30 train/test split (`train_test_split(..., stratify=y,
-random_state=0)`), pixels scaled to [0, 1]. Learners (all kind `neural`):
+random_state=0)`), pixels scaled to [0, 1]. Learners (kind `neural` unless noted):
 
 - `lagrangian_mlp`: MLP 64-128-10 (tanh), gradients from `learning.lagrangian_grad`
   (explicit multiplier recursion), adam; target test accuracy >= 0.95.
@@ -9,6 +9,12 @@ random_state=0)`), pixels scaled to [0, 1]. Learners (all kind `neural`):
 - `rbm_linear`: an RBM (64 visible, binarised pixels, 128 hidden) trained by
   `learning.fit` (CD-1 sleep-wake), features P(h = +1 | v), then a logistic-regression
   readout (scikit-learn).
+- `phase_boundary` (kind `physical`): a nucleation classifier (`analog.classifier`):
+  10 random structures of the N = 100 species of an open 10 x 10 lattice, class alpha
+  = structure alpha; the 64 pixels dose the species through a `LinearMap`
+  mu = W x + b trained by adam on the window nucleation surrogate (k = 5, full batch);
+  `test_accuracy` is read out by the surrogate (which structure nucleates first), not
+  by simulating the mixture (`params["readout"]`); target >= 0.8.
 
 Metrics per learner: `test_accuracy` (fraction) and `train_wall_s` (seconds of training,
 compilation included, evaluation excluded). Run alone:
@@ -31,17 +37,41 @@ import learning
 from ._harness import Case, Context, Measurement
 
 NAME = "digits_classification"
-DESCRIPTION = "8x8 digits, stratified 70/30 split: Lagrangian MLP, EP, RBM + linear readout"
+DESCRIPTION = (
+    "8x8 digits, stratified 70/30 split: Lagrangian MLP, EP, RBM + linear readout, "
+    "phase-boundary (nucleation) classifier"
+)
 PLOTS = {"digits_classification.png": "test_accuracy"}
 SPLIT_SEED = 0  # train_test_split random_state
-TARGETS = {"lagrangian_mlp": 0.95, "equilibrium_propagation": 0.90}
+TARGETS = {"lagrangian_mlp": 0.95, "equilibrium_propagation": 0.90, "phase_boundary": 0.8}
 
-# Per size and learner: epochs (mlp, ep), rbm steps, hidden units, batch size.
+# Per size and learner: epochs (mlp, ep), rbm steps, hidden units, batch size,
+# phase-boundary (full-batch) steps.
 SIZES = {
-    "smoke": dict(mlp_epochs=10, ep_epochs=3, rbm_steps=5, hidden=16, batch=64, subset=256),
-    "quick": dict(mlp_epochs=40, ep_epochs=30, rbm_steps=600, hidden=128, batch=32, subset=None),
-    "full": dict(mlp_epochs=100, ep_epochs=60, rbm_steps=2000, hidden=256, batch=32, subset=None),
+    "smoke": dict(
+        mlp_epochs=10, ep_epochs=3, rbm_steps=5, hidden=16, batch=64, subset=256, pb_steps=60
+    ),
+    "quick": dict(
+        mlp_epochs=40,
+        ep_epochs=30,
+        rbm_steps=600,
+        hidden=128,
+        batch=32,
+        subset=None,
+        pb_steps=400,
+    ),  # fmt: skip
+    "full": dict(
+        mlp_epochs=100,
+        ep_epochs=60,
+        rbm_steps=2000,
+        hidden=256,
+        batch=32,
+        subset=None,
+        pb_steps=1000,
+    ),  # fmt: skip
 }
+# phase-boundary classifier: lattice side (N = side^2 species), learning rate, L2 on W
+PHASE_BOUNDARY = dict(side=10, lr=0.05, l2=1e-4)
 
 
 def load(subset: int | None = None):
@@ -150,6 +180,32 @@ def _run_rbm(s: dict, seed: int, ctx: Context):
     return _measures(float(readout.score(features(vis_te), yte)), secs)
 
 
+def _run_phase_boundary(s: dict, seed: int, ctx: Context):
+    import molcomp
+    from analog import classifier
+
+    xtr, ytr, xte, yte = load(s["subset"])
+    side = PHASE_BOUNDARY["side"]
+    k_struct, k_fit = jax.random.split(jax.random.key(seed))
+    lat = molcomp.lattice.square(side, periodic=False)
+    structs = molcomp.structures.random(k_struct, lat, side * side, 10)
+    t0 = time.perf_counter()
+    clf, _ = classifier.fit(
+        k_fit,
+        structs,
+        xtr,
+        ytr,
+        method="linear",
+        steps=s["pb_steps"],
+        optimizer=optax.adam(PHASE_BOUNDARY["lr"]),
+        l2=PHASE_BOUNDARY["l2"],
+    )
+    jax.block_until_ready(clf)
+    secs = time.perf_counter() - t0
+    pred = eqx.filter_jit(classifier.predict)(clf, xte)
+    return _measures(float(np.mean(np.asarray(pred) == yte)), secs)
+
+
 def _measures(acc: float, secs: float) -> list[Measurement]:
     return [
         Measurement("test_accuracy", acc, "fraction", True),
@@ -168,12 +224,27 @@ def cases(size: str) -> list[Case]:
             dict(dim=f"64-{s['hidden']}-10", epochs=s["ep_epochs"], **EP, rule="ep_symmetric"),
         ),
         "rbm_linear": (_run_rbm, dict(dim=f"64-{s['hidden']}", steps=s["rbm_steps"], rule="cd1")),
+        "phase_boundary": (
+            _run_phase_boundary,
+            dict(
+                dim=f"64->{PHASE_BOUNDARY['side'] ** 2}",
+                N=PHASE_BOUNDARY["side"] ** 2,
+                m=10,
+                L=PHASE_BOUNDARY["side"],
+                k=5,
+                steps=s["pb_steps"],
+                rule="linear_map_adam",
+                lr=PHASE_BOUNDARY["lr"],
+                l2=PHASE_BOUNDARY["l2"],
+                readout="surrogate",
+            ),
+        ),
     }
     return [
         Case(
             "digits 8x8",
             learner,
-            "neural",
+            "physical" if learner == "phase_boundary" else "neural",
             {**base, **extra},
             functools.partial(fn, s, seed),
             1,

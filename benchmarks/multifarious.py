@@ -46,8 +46,9 @@ PHASES = ("assembly", "chimera", "liquid", "dispersion")
 KINETICS = ("metropolis", "gillespie")
 M_PHASE = 4
 SIZES = {
-    # smoke: one N, and as many capacity runs as grid points x seeds: one compilation
-    "smoke": dict(N=16, grid=2, seeds=2, sweeps=30, caps=(16,), ms=(1, 2), runs=8),
+    # smoke: one N, m in {2, M_PHASE}, and as many capacity runs as grid points x seeds,
+    # so each kinetics compiles one kernel for the phase grid and the capacity runs
+    "smoke": dict(N=16, grid=2, seeds=2, sweeps=20, caps=(16,), ms=(2, 4), runs=8),
     "quick": dict(N=400, grid=4, seeds=2, sweeps=400, caps=(64, 144, 256, 400), ms=(1, 2, 4, 8),
                   runs=20),
     "full": dict(N=1600, grid=6, seeds=4, sweeps=2000, caps=(64, 144, 256, 400, 1600),
@@ -58,10 +59,12 @@ EPS_CAPACITY, MU_CAPACITY = 8.0, -10.0
 MAX_EVENTS_PER_SITE = 50
 
 
-def _sampler(kinetics: str, m: int):
+def _sampler(kinetics: str, size: str):
+    """One sampler per kinetics and size (phase grid and capacity share its kernel):
+    Gillespie needs every partner, at most m per direction for m structures."""
     if kinetics == "metropolis":
         return molcomp.Metropolis(proposal="neighbour")
-    return molcomp.Gillespie(partners=max(m, 1))
+    return molcomp.Gillespie(partners=max(M_PHASE, *SIZES[size]["ms"]))
 
 
 def _setup(key, N: int, m: int):
@@ -112,7 +115,7 @@ def _phase_grid(kinetics: str, size: str, seed: int, ctx: Context):
     keys = jax.random.split(jax.random.key(seed + 1), E.size)
     configs = _runs(
         keys, J, structs.lattice, jnp.asarray(E.ravel(), jnp.float32),
-        jnp.asarray(U.ravel(), jnp.float32), cues, _sampler(kinetics, M_PHASE), sweeps,
+        jnp.asarray(U.ravel(), jnp.float32), cues, _sampler(kinetics, size), sweeps,
         MAX_EVENTS_PER_SITE * N,
     )  # fmt: skip
     phases = np.array(classify(structs, configs)).reshape(g, g, seeds)
@@ -153,7 +156,7 @@ def _plot(ctx: Context, N: int):
     write_atomic(ctx.out / "multifarious_phases.png", buf.getvalue())
 
 
-def _success(kinetics, N, m, runs, sweeps, seed):
+def _success(kinetics, size, N, m, runs, sweeps, seed):
     structs, J, k = _setup(jax.random.fold_in(jax.random.key(seed), m), N, m)
     alphas = np.arange(runs) % m
     cues = jnp.stack([analog.memory.seed(structs, a, k) for a in range(m)])[alphas]
@@ -161,7 +164,7 @@ def _success(kinetics, N, m, runs, sweeps, seed):
     full = jnp.full(runs, 1.0, jnp.float32)
     configs = _runs(
         keys, J, structs.lattice, EPS_CAPACITY * full, MU_CAPACITY * full, cues,
-        _sampler(kinetics, max(SIZES["full"]["ms"])), sweeps, MAX_EVENTS_PER_SITE * N,
+        _sampler(kinetics, size), sweeps, MAX_EVENTS_PER_SITE * N,
     )  # fmt: skip
     out = analog.memory.readout(structs, configs)
     return float(np.mean(out.success & (out.retrieved == alphas)))
@@ -173,7 +176,7 @@ def _m_max(kinetics: str, size: str, seed: int, ctx: Context) -> dict:
         s = SIZES[size]
         values = {}
         for N in s["caps"]:
-            fr = [_success(kinetics, N, m, s["runs"], s["sweeps"], seed) for m in s["ms"]]
+            fr = [_success(kinetics, size, N, m, s["runs"], s["sweeps"], seed) for m in s["ms"]]
             values[N] = analog.memory.crossing(s["ms"], fr, 0.9)
             ctx.cache[NAME, "success", kinetics, N] = dict(zip(s["ms"], fr))
         ctx.cache[NAME, "m_max", kinetics] = values

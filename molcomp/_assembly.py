@@ -18,17 +18,21 @@ from jaxtyping import Array, Float, Int
 from ._structures import Structures, _forward, bond_key
 
 
-def config_bond_keys(structs: Structures, config) -> tuple[Int[Array, " E"], Array]:
-    """(key of every lattice bond of `config`, True where both ends are occupied)."""
+def config_bond_keys(structs: Structures, config, xp=jnp) -> tuple[Int[Array, " E"], Array]:
+    """(key of every lattice bond of `config`, True where both ends are occupied).
+
+    `xp=numpy` computes them on the host (the cluster analysis does: no JAX dispatch,
+    so no compilation per new shape)."""
     lat = structs.lattice
     fwd = _forward(lat)
-    nb = lat.neighbours[:, fwd]
-    a = jnp.broadcast_to(config[:, None], nb.shape)
+    config = xp.asarray(config)
+    nb = xp.asarray(lat.neighbours)[:, fwd]
+    a = xp.broadcast_to(config[:, None], nb.shape)
     b = config[nb]
-    d = jnp.broadcast_to(jnp.asarray(fwd if lat.n_directions else [0] * len(fwd)), nb.shape)
-    occupied = lat.mask[:, fwd] & (a < structs.n_species) & (b < structs.n_species)
+    d = xp.broadcast_to(xp.asarray(fwd if lat.n_directions else [0] * len(fwd)), nb.shape)
+    occupied = xp.asarray(lat.mask)[:, fwd] & (a < structs.n_species) & (b < structs.n_species)
     if lat.n_directions is None:  # each graph bond appears from both ends: keep x < y
-        occupied = occupied & (jnp.arange(lat.n_sites)[:, None] < nb)
+        occupied = occupied & (xp.arange(lat.n_sites)[:, None] < nb)
     return bond_key(structs, d, a, b).ravel(), occupied.ravel()
 
 
@@ -85,9 +89,9 @@ def largest_cluster(structs: Structures, config, threshold: float = 0.2) -> Clus
     """
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must be in (0, 1), got {threshold}")
-    config = jnp.asarray(config)
-    keys, occupied = (np.asarray(v) for v in config_bond_keys(structs, config))
-    design = np.asarray(structs.bond_keys())  # (m, B)
+    config = np.asarray(config)
+    keys, occupied = config_bond_keys(structs, config, np)
+    design = structs.bond_keys(np)  # (m, B)
     member = np.stack([np.isin(keys, row) for row in design], axis=1) & occupied[:, None]
     lat = structs.lattice
     fwd = _forward(lat)
@@ -95,7 +99,7 @@ def largest_cluster(structs: Structures, config, threshold: float = 0.2) -> Clus
     y = np.asarray(lat.neighbours)[:, fwd].ravel()
     good = member.any(axis=1)
     g = nx.Graph()
-    occ = np.flatnonzero(np.asarray(config) < structs.n_species)
+    occ = np.flatnonzero(config < structs.n_species)
     g.add_nodes_from(occ.tolist())
     g.add_edges_from(zip(x[good].tolist(), y[good].tolist()))
     m = structs.m

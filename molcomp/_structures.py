@@ -55,10 +55,11 @@ class Structures(eqx.Module):
         config = jnp.full(self.lattice.n_sites, self.n_species, jnp.int32)
         return config.at[self.sites].set(self.arrangements[alpha])
 
-    def bond_keys(self) -> Int[Array, "m B"]:
-        """Integer key of every designed bond of every structure (see `bond_key`)."""
-        x, y, d = self.bonds[:, 0], self.bonds[:, 1], self.bonds[:, 2]
-        arr = self.arrangements
+    def bond_keys(self, xp=jnp) -> Int[Array, "m B"]:
+        """Integer key of every designed bond of every structure (see `bond_key`);
+        `xp=numpy` computes them on the host (no JAX dispatch)."""
+        bonds, arr = xp.asarray(self.bonds), xp.asarray(self.arrangements)
+        x, y, d = bonds[:, 0], bonds[:, 1], bonds[:, 2]
         return bond_key(self, d[None], arr[:, x], arr[:, y])
 
     def partners(self) -> Int[Array, "m D N"]:
@@ -103,10 +104,15 @@ def _forward(lat: Lattice) -> list[int]:
 
 
 def bond_key(structs: Structures, d, a, b):
-    """Encode bond (d, a, b) as one integer; graphs (isotropic) sort (a, b) first."""
+    """Encode bond (d, a, b) as one integer; graphs (isotropic) sort (a, b) first.
+
+    Plain arithmetic on int32 copies, so it works on numpy and JAX arrays alike (the
+    keys stay below 2^31 for any K / 2 * (N + 1)^2 that fits in memory)."""
     S = structs.n_species + 1
+    a, b = a.astype("int32"), b.astype("int32")
     if structs.lattice.n_directions is None:
-        a, b = jnp.minimum(a, b), jnp.maximum(a, b)
+        gap = abs(a - b)
+        a, b = (a + b - gap) // 2, (a + b + gap) // 2
     return (d * S + a) * S + b
 
 

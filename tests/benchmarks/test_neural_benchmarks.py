@@ -23,7 +23,7 @@ def _run(name, tmp_path):
 
 def test_digits_smoke(tmp_path):
     records = _run(digits_classification.NAME, tmp_path)
-    for learner in ("lagrangian_mlp", "equilibrium_propagation", "rbm_linear"):
+    for learner in ("lagrangian_mlp", "equilibrium_propagation", "rbm_linear", "phase_boundary"):
         got = {r["metric"]: r for r in records if r["learner"] == learner}
         assert set(got) == {"test_accuracy", "train_wall_s"}
         assert 0.0 <= got["test_accuracy"]["value"] <= 1.0
@@ -34,6 +34,10 @@ def test_digits_smoke(tmp_path):
         r for r in records if r["learner"] == "lagrangian_mlp" and r["metric"] == "test_accuracy"
     ]
     assert mlp[0]["value"] > 0.3
+    # the phase-boundary classifier is a physical learner read out by its surrogate
+    pb = [r for r in records if r["learner"] == "phase_boundary"]
+    assert {r["kind"] for r in pb} == {"physical"}
+    assert pb[0]["params"]["readout"] == "surrogate" and pb[0]["params"]["m"] == 10
     assert (tmp_path / "digits_classification.png").exists()
 
 

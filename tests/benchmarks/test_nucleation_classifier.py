@@ -1,5 +1,6 @@
 """Smoke run of the nucleation_classifier benchmark through the harness: every record
-the issue lists, for both learners, with sane values."""
+the issue lists, for both learners, with sane values; the 2D toy's phase map; the data
+(resized digits, perturbed copies and other writers' digits as held-out images)."""
 
 import contextlib
 import io
@@ -16,6 +17,7 @@ from benchmarks._runner import run  # noqa: E402
 METRICS = {
     "train_correct",
     "heldout_accuracy",
+    "surrogate_heldout_accuracy",
     "worst_margin",
     "model_evaluations",
     "train_wall_s",
@@ -33,11 +35,15 @@ def test_nucleation_classifier_smoke(tmp_path):
     n_train = len(nc.DIGITS) * s["per_class"]
     evals = {}
     for learner in nc.LEARNERS:
-        got = {r["metric"]: r["value"] for r in records if r["learner"] == learner}
+        got = {
+            r["metric"]: r["value"]
+            for r in records
+            if r["learner"] == learner and r["case"] != "toy 2d"
+        }
         assert set(got) == METRICS, learner
         assert 0 <= got["train_correct"] <= n_train
-        assert 0.0 <= got["heldout_accuracy"] <= 1.0
-        assert 0.0 <= got["surrogate_agreement"] <= 1.0
+        for metric in ("heldout_accuracy", "surrogate_heldout_accuracy", "surrogate_agreement"):
+            assert 0.0 <= got[metric] <= 1.0, metric
         assert got["train_wall_s"] > 0
         evals[learner] = got["model_evaluations"]
     # equal budgets: steps gradients (2 b each) vs 2 steps proposals (b each), plus the
@@ -45,11 +51,32 @@ def test_nucleation_classifier_smoke(tmp_path):
     b = n_train
     assert evals["gradient"] == 2 * b * s["steps"] + b
     assert evals["hill_climb"] == b * (2 * s["steps"] + 1) + b
+    # the 2D toy: three separated clusters, a linear dosing of 3 structures: all right
+    toy = {r["metric"]: r["value"] for r in records if r["case"] == "toy 2d"}
+    assert toy["train_accuracy"] == 1.0
+    assert (tmp_path / nc.PHASE_MAP).stat().st_size > 0
+    assert (tmp_path / "nucleation_classifier.png").exists()
 
 
-def test_heldout_images_are_perturbed_training_images():
-    xtr, ytr, xh, yh = nc.load(up=2, per_class=2, variants=3)
-    assert xtr.shape == (6, 256) and xh.shape == (18, 256)
+def test_heldout_images_are_perturbed_copies_and_other_writers():
+    xtr, ytr, xh, yh = nc.load(px=16, per_class=2, variants=3, others=2)
+    assert xtr.shape == (6, 256) and xh.shape == (6 * 3 + 3 * 2, 256)
     assert xtr.min() >= 0 and xtr.max() <= 1 and xh.min() >= 0 and xh.max() <= 1
-    np.testing.assert_array_equal(yh, np.repeat(ytr, 3))
-    assert np.all(np.abs(xh - np.repeat(xtr, 3, axis=0)).max(axis=1) > 0)  # all perturbed
+    np.testing.assert_array_equal(yh[:18], np.repeat(ytr, 3))
+    np.testing.assert_array_equal(yh[18:], np.repeat(np.arange(3), 2))
+    assert np.all(np.abs(xh[:18] - np.repeat(xtr, 3, axis=0)).max(axis=1) > 0)  # perturbed
+    # the other writers' digits are none of the training images
+    dist = np.abs(xh[18:, None, :] - xtr[None]).max(axis=-1)
+    assert dist.min() > 0.1
+
+
+def test_resize_is_bilinear():
+    rng = np.random.default_rng(0)
+    img = rng.random((8, 8))
+    np.testing.assert_allclose(nc.resize(img, 8), img)  # same size: identity
+    up = nc.resize(img, 30)
+    assert up.shape == (30, 30)
+    assert up.min() >= img.min() - 1e-12 and up.max() <= img.max() + 1e-12  # convex weights
+    ramp = np.tile(np.linspace(0, 1, 8), (8, 1))  # a linear ramp stays linear inside
+    row = nc.resize(ramp, 16)[0, 1:-1]
+    np.testing.assert_allclose(np.diff(row), np.diff(row)[0], atol=1e-12)
