@@ -13,12 +13,11 @@ whose capacities grow as N^2 and exponentially) the value is a lower bound: para
 `p_cap` and `lower_bound` say so. Quick: N = 100, 200, 500 (every load searched);
 full adds 1000; smoke: N = 24, six geometrically spaced loads.
 
-Run alone: `python -m benchmarks.capacity_race [--quick | --smoke]`.
+Run alone: `python -m benchmarks run --only capacity_race [--quick | --smoke]`.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 
 import equinox as eqx
@@ -130,20 +129,3 @@ def cases(size: str) -> list[Case]:
             run = functools.partial(_run, rule, n, PROBES[size], seed, coarse=size == "smoke")
             out.append(Case(f"{rule} N={n}", "molcomp", "neural", params, run, 1, seed))
     return out
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.capacity_race")
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true")
-    size.add_argument("--smoke", action="store_true")
-    args = parser.parse_args(argv)
-    ctx = Context()
-    for case in cases("smoke" if args.smoke else "quick" if args.quick else "full"):
-        (m,) = case.run(ctx)
-        print(f"{case.label}: capacity_alpha {m.value:.3g}", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

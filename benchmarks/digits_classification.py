@@ -18,12 +18,11 @@ random_state=0)`), pixels scaled to [0, 1]. Learners (kind `neural` unless noted
 
 Metrics per learner: `test_accuracy` (fraction) and `train_wall_s` (seconds of training,
 compilation included, evaluation excluded). Run alone:
-`python -m benchmarks.digits_classification [--quick | --smoke]`.
+`python -m benchmarks run --only digits_classification [--quick | --smoke]`.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import time
 
@@ -252,21 +251,3 @@ def cases(size: str) -> list[Case]:
         )
         for learner, (fn, extra) in runs.items()
     ]
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.digits_classification")
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true")
-    size.add_argument("--smoke", action="store_true")
-    args = parser.parse_args(argv)
-    ctx = Context()
-    for case in cases("smoke" if args.smoke else "quick" if args.quick else "full"):
-        shown = ", ".join(f"{m.metric} {m.value:.3g}" for m in case.run(ctx))
-        target = TARGETS.get(case.learner)
-        print(f"{case.learner}: {shown}" + (f" (target >= {target})" if target else ""))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

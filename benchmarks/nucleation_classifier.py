@@ -39,12 +39,11 @@ records `train_accuracy` and writes `nucleation_classifier_phase_map.png`: the
 surrogate class over the feature plane (the phase boundary is the decision boundary)
 with the training points.
 
-Run alone: `python -m benchmarks.nucleation_classifier [--quick | --smoke] [--out DIR]`.
+Run alone: `python -m benchmarks run --only nucleation_classifier [--quick | --smoke]`.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import io
 import time
@@ -308,24 +307,3 @@ def cases(size: str) -> list[Case]:
         Case("toy 2d", "linear", "physical", toy, functools.partial(_run_toy, size, seed), 1, seed)
     )
     return out
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.nucleation_classifier")
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true")
-    size.add_argument("--smoke", action="store_true")
-    parser.add_argument("--out", default=None, help="folder for the phase-map PNG")
-    args = parser.parse_args(argv)
-    ctx = Context(out=None if args.out is None else Path(args.out))
-    for case in cases("smoke" if args.smoke else "quick" if args.quick else "full"):
-        t0 = time.perf_counter()
-        shown = ", ".join(f"{m.metric} {m.value:.3g}" for m in case.run(ctx))
-        print(
-            f"{case.label} [{case.learner}]: {shown} ({time.perf_counter() - t0:.0f} s)", flush=True
-        )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

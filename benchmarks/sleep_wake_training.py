@@ -21,16 +21,14 @@ evaluated between chunks, outside the timed region, and no enumeration enters th
 training. Metrics: `time_to_kl_s` (training seconds until the first evaluation with
 KL < 0.05; inf if never), `final_kl` (nats, after all steps), `steps_to_kl`.
 
-Run alone for the KL-vs-step and KL-vs-seconds plot:
-`python -m benchmarks.sleep_wake_training [--quick | --smoke] [--out DIR]`.
+Every run also draws the KL-vs-step and KL-vs-seconds plot (`DIR/sleep_wake_training_curves.png`):
+`python -m benchmarks run --only sleep_wake_training [--quick | --smoke]`.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
-import json
 import math
 import time
 from pathlib import Path
@@ -305,30 +303,3 @@ def plot_curves(curves: dict, path: Path) -> Path:
     fig.savefig(buf, format="png", dpi=110)
     write_atomic(path, buf.getvalue())
     return path
-
-
-def main(argv=None) -> int:
-    """Run the cases directly and write the curve plot and the curves as JSON."""
-    from ._harness import peer_available
-
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.sleep_wake_training")
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true")
-    size.add_argument("--smoke", action="store_true")
-    parser.add_argument("--out", default="results")
-    args = parser.parse_args(argv)
-    ctx = Context(out=Path(args.out))
-    for case in cases("smoke" if args.smoke else "quick" if args.quick else "full"):
-        if case.learner == "thrml" and not peer_available("thrml"):
-            print("notice: thrml is not installed; skipping its case")
-            continue
-        shown = ", ".join(f"{m.metric} {m.value:.3g}" for m in case.run(ctx))
-        print(f"{case.label} [{case.learner}]: {shown}")
-    curves = {f"{k[0]} [{k[1]}]": v for k, v in ctx.cache["sleep_wake_curves"].items()}
-    write_atomic(ctx.out / "sleep_wake_training_curves.json", json.dumps(curves).encode())
-    print(f"wrote {ctx.out / CURVES}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
