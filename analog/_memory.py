@@ -166,7 +166,14 @@ def run_kinetics(key, model, sampler, cue, steps: int, max_events: int):
 @eqx.filter_jit
 def _batch(keys, model, sampler, cues, steps, max_events):
     # Only the model and sampler are traced: memories of any m share one compilation.
-    return jax.vmap(lambda k, c: run_kinetics(k, model, sampler, c, steps, max_events))(keys, cues)
+    # Gillespie runs go one after another: a vmapped event loop would make every run as
+    # many events as the busiest one (and compiles to a larger program).
+    def one(args):
+        return run_kinetics(args[0], model, sampler, args[1], steps, max_events)
+
+    if isinstance(sampler, molcomp.Gillespie):
+        return jax.lax.map(one, (keys, cues))
+    return jax.vmap(one)((keys, cues))
 
 
 def recall(key, memory: MixtureMemory, cue, steps: int = 100, threshold: float = 0.2):

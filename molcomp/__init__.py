@@ -30,5 +30,7 @@ from ._sample import sample as sample
 from ._sampler import AbstractSampler as AbstractSampler
 from ._sampler import ChainState as ChainState
 from ._swap import SwapMetropolis as SwapMetropolis
+from ._tempering import ReplicaExchange as ReplicaExchange
+from ._tempering import sample_replicas as sample_replicas
 
 __version__ = "0.1.0"

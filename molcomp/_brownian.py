@@ -3,11 +3,17 @@ lists that are never silently wrong.
 
 `Brownian.step` advances one step of jax-md's `simulate.brownian` (overdamped Langevin,
 kT = 1, so its stationary law is exp(-E) up to O(dt)):
-x <- x + (dt / gamma) F(x) + sqrt(2 dt / gamma) xi. Forces come from a jax-md Dense
-neighbour list held in the state and refreshed when any particle has moved more than
-`dr_threshold / 2` since the last build. With a leading chain axis the refresh is one
-decision for all chains (a `lax.cond` outside the `vmap`), so a quiet step costs no
-rebuild for anyone.
+x <- x + (dt / gamma) F(x) + sqrt(2 dt / gamma) xi. Forces come from a Dense neighbour
+list (jax-md's container, pairs within cutoff + skin listed from both ends) held in the
+state and rebuilt when any particle has moved more than `dr_threshold / 2` since the
+last build. With a leading chain axis the refresh is one decision for all chains (a
+`lax.cond` outside the `vmap`), so a quiet step costs no rebuild for anyone.
+
+Speed on CPU (see benchmarks/README.md, md_throughput): the list is built here from a
+sorted cell list with gathers only (jax-md's builder scatters, several times slower on
+CPU), forces are summed row by row without autodiff's scatter-add
+(`ParticleMixture.force`), and a Brownian particle's displacement grows like sqrt(t),
+so a skin of 1-1.5 sigma rebuilds every 10-20 steps where 0.5 rebuilds every 2.
 
 Overflow: a list with too little capacity sets jax-md's sticky error bit. A step that
 sees it leaves the positions where they were (the chain freezes) and reports
@@ -128,8 +134,8 @@ class _NeighbourFns:
         self.grid = _grid(box, cutoff + dr_threshold, cell_list)
         self.threshold = 0.5 * dr_threshold
         self.multiplier = capacity_multiplier
-        self._build = jax.jit(self.rebuild)
-        self._build_chains = jax.jit(jax.vmap(self.rebuild, (0, None)))
+        self.rebuild = jax.jit(self._rebuild)
+        self._rebuild_chains = jax.jit(jax.vmap(self._rebuild, (0, None)))
 
     def allocate(self, x, extra_capacity: int = 0):
         """A list for x (n, dim) or a chain batch (c, n, dim), sized from the most crowded
@@ -145,10 +151,10 @@ class _NeighbourFns:
             empty, x, error, cells, max(width, 1), partition.Dense, None, None, self.update
         )
         if x.ndim == 2:
-            return self._build(x, nbrs)
-        return self._build_chains(x, dataclasses.replace(nbrs, reference_position=x[0]))
+            return self.rebuild(x, nbrs)
+        return self._rebuild_chains(x, dataclasses.replace(nbrs, reference_position=x[0]))
 
-    def rebuild(self, x, nbrs):
+    def _rebuild(self, x, nbrs):
         cand, crowded = _candidates(self.grid, x, nbrs.cell_list_capacity or 1)
         idx, occupancy = _prune(self.grid, x, cand, nbrs.max_occupancy)
         error = nbrs.error.update(_PEC.CELL_LIST_OVERFLOW, crowded > nbrs.cell_list_capacity)
@@ -203,9 +209,10 @@ class Brownian(eqx.Module):
     - `gamma`: friction over mass (jax-md's convention).
     - `dr_threshold`: neighbour-list skin; the list holds pairs within cutoff + skin
       and is rebuilt when a particle moved more than skin / 2.
-    - `capacity_multiplier`: headroom of a freshly allocated list (jax-md).
+    - `capacity_multiplier`: headroom of a freshly allocated list (and of the cells).
     - `cell_list`: build lists through a cell list (O(n)) rather than all pairs
-      (O(n^2), cheaper to compile); default: from `CELL_LIST_MIN_PARTICLES` particles on.
+      (O(n^2), cheaper to compile); default: from `CELL_LIST_MIN_PARTICLES` particles on,
+      where the box holds at least 3 cells of side cutoff + skin per axis.
 
     `state = sampler.init(model, positions)`; `state, info = sampler.step(key, model,
     state)` with info `{"rebuilt", "overflow"}`; `run` drives many steps safely.

@@ -41,6 +41,34 @@ def test_neighbour_list_energy_matches_all_pairs(dim, getkey):
     # float32 sums of O(100) terms of size up to ~core: relative 1e-5.
     np.testing.assert_allclose(e_nbr, e_all, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(f_nbr, f_all, rtol=1e-4, atol=1e-3)
+    # the samplers' gather-only pair forces are -dE/dx too
+    force = eqx.filter_jit(lambda x, m, n: m.force(x, n))(x, m, state.neighbors)
+    np.testing.assert_allclose(force, -f_all, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_cell_list_finds_every_pair(dim, getkey):
+    # Lists built through cells hold exactly the pairs within cutoff + skin that the
+    # all-pairs build holds (as sets per particle; the order differs), and a crowded
+    # cell beyond the cell capacity sets the overflow bit instead of losing pairs.
+    side = 8.0 if dim == 3 else 12.0  # >= 3 cells of side cutoff + skin per axis
+    m = _model(n=300, dim=dim, side=side)
+    x = particles.random_positions(getkey(), m)
+    lists = {}
+    for cells in (True, False):
+        s = particles.Brownian(dt=1e-3, cell_list=cells, capacity_multiplier=1.0)
+        assert (s.neighbor_fn(m).grid.cells is None) is not cells
+        nbrs = s.init(m, x).neighbors
+        lists[cells] = np.asarray(nbrs.idx)
+    n = m.n_particles
+    for i in range(n):
+        cell_pairs = set(lists[True][i][lists[True][i] < n].tolist())
+        assert cell_pairs == set(lists[False][i][lists[False][i] < n].tolist()), i
+    s = particles.Brownian(dt=1e-3, cell_list=True, capacity_multiplier=1.0)
+    nbrs = s.init(m, x).neighbors
+    crowded = x.at[: nbrs.cell_list_capacity + 1].set(0.5)
+    assert not bool(nbrs.did_buffer_overflow)
+    assert bool(s.neighbor_fn(m).rebuild(crowded, nbrs).did_buffer_overflow)
 
 
 def test_energy_is_linear_in_depth(getkey):
