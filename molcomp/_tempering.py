@@ -131,8 +131,7 @@ class ReplicaExchange(AbstractSampler):
             self._require(model, PottsModel, "a beta ladder for a fixed composition")
             if self.mus.shape[1] != model.q:
                 raise ValueError(
-                    f"mus must have shape (R, q) with q = {model.q} species, got "
-                    f"{self.mus.shape}"
+                    f"mus must have shape (R, q) with q = {model.q} species, got {self.mus.shape}"
                 )
 
     # ---- the ladder --------------------------------------------------------------------

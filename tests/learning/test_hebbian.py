@@ -1,5 +1,6 @@
 """Hebbian storage rules: clipped OR on a hand-made example, additive, exposure."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -35,21 +36,31 @@ def test_additive_counts_structures(two_by_two):
     assert J[0, 0, 1] == -2.0 and np.sum(J != 0) == 6
 
 
+@eqx.filter_jit
+def _rules(s):
+    """(additive, exposure) couplings of the same structures, in one compilation (eager,
+    every operation would compile on its own)."""
+    return hebbian.additive(s, 1.5).params, hebbian.exposure(s, 0.5, duration=3.0).params
+
+
+@eqx.filter_jit
+def _noisy_exposure(key, s, frames):
+    configs = jnp.stack([s.configuration(a) for a in range(s.m)] * (frames // 4))
+    keep = jax.random.bernoulli(key, 0.7, configs.shape)
+    configs = jnp.where(keep, configs, s.n_species)
+    return hebbian.exposure_increment(s, configs, 1.0 / (frames // 4), 1.5)
+
+
 def test_exposure_reproduces_additive():
     lat = molcomp.lattice.square(3, periodic=False)
     s = molcomp.structures.random(jax.random.key(2), lat, 9, 3)
-    add = np.asarray(hebbian.additive(s, 1.5).params)
-    exp = np.asarray(hebbian.exposure(s, 0.5, duration=3.0).params)
+    add, exp = (np.asarray(v) for v in _rules(s))
     np.testing.assert_allclose(exp, add, rtol=1e-6)
     # A noisy exposure (each site shown with probability 0.7 in 400 frames) gives the
     # same pattern: zero off the designed bonds, 0.7^2 of the additive value on them
     # (binomial: relative std sqrt(0.51 / (0.49 * 400)) = 5 % per shown bond, so a 25 %
     # tolerance is five standard deviations).
-    frames = 400
-    configs = jnp.stack([s.configuration(a) for a in range(3)] * (frames // 4))
-    keep = jax.random.bernoulli(jax.random.key(3), 0.7, configs.shape)
-    configs = jnp.where(keep, configs, 9)
-    dJ = np.asarray(hebbian.exposure_increment(s, configs, 1.0 / (frames // 4), 1.5))
+    dJ = np.asarray(_noisy_exposure(jax.random.key(3), s, 400))
     assert np.all((dJ != 0) == (add != 0))
     np.testing.assert_allclose(dJ[add != 0], 0.49 * add[add != 0], rtol=0.25)
 
@@ -60,13 +71,12 @@ def test_graph_rules_are_symmetric():
     s = molcomp.structures.random(
         jax.random.key(4), molcomp.lattice.from_graph(nx.path_graph(5)), 5, 2
     )
-    J = hebbian.additive(s, 1.0)
+    J, E = eqx.filter_jit(lambda s: (hebbian.additive(s, 1.0), hebbian.exposure(s, 1.0)))(s)
     assert not J.is_oriented
     M = np.asarray(J.matrices()[0])
     np.testing.assert_array_equal(M, M.T)
     np.testing.assert_allclose(M.sum(), -2 * 4 * 2)  # 4 bonds per structure, both orders
-    E = np.asarray(hebbian.exposure(s, 1.0).matrices()[0])
-    np.testing.assert_allclose(E, M)
+    np.testing.assert_allclose(np.asarray(E.matrices()[0]), M)
 
 
 def test_bad_epsilon(two_by_two):

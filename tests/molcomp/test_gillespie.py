@@ -25,7 +25,7 @@ def mixture():
     s = molcomp.structures.random(jax.random.key(3), lat, 6, 2)
     mu = jnp.array([-0.5, 0.3, -1.0, 0.0, 0.5, -0.2])
     model = molcomp.PottsModel(lat, learning.hebbian.clipped_or(s, 2.0), mu, empty=True)
-    exact = np.asarray(molcomp.exact.expectation(model, lambda m, c: m.counts(c)))
+    exact = np.asarray(eqx.filter_jit(molcomp.exact.expectation)(model, _counts))
     return model, exact
 
 
@@ -47,8 +47,11 @@ def test_gillespie_matches_exact_enumeration(mixture):
     model, exact = mixture
     g = molcomp.Gillespie(partners=2)
     state = g.init(model, jnp.full((CHAINS, 6), 6))
+    # chains one after another (lax.map): an event loop compiles smaller than its vmap
     run = eqx.filter_jit(
-        jax.vmap(lambda k, s: molcomp.time_average(k, model, g, s, 1500, _counts), (0, 0))
+        lambda ks, st: jax.lax.map(
+            lambda a: molcomp.time_average(a[0], model, g, a[1], 1500, _counts), (ks, st)
+        )
     )
     state, avg = run(jax.random.split(jax.random.key(1), CHAINS), state)
     _check(np.asarray(avg), exact, "gillespie")
@@ -99,9 +102,10 @@ def test_sum_tree_draws_in_proportion():
     rates = jnp.arange(1.0, 6.0)
     tree = _sumtree.build(rates)
     assert float(tree[1]) == 15.0
-    leaves = jax.vmap(lambda k: _sumtree.draw(k, tree))(jax.random.split(jax.random.key(0), 20000))
+    draws = jax.jit(jax.vmap(_sumtree.draw, (0, None)))  # one compilation, not one per op
+    leaves = draws(jax.random.split(jax.random.key(0), 20000), tree)
     freq = np.bincount(np.asarray(leaves), minlength=8) / 20000
     np.testing.assert_allclose(freq[:5], np.arange(1, 6) / 15, atol=5 * np.sqrt(0.25 / 20000))
     assert freq[5:].sum() == 0
-    tree = _sumtree.update(tree, jnp.array([0, 0, 4]), jnp.array([0.0, 0.0, 10.0]))
-    np.testing.assert_allclose(tree, _sumtree.build(jnp.array([0.0, 2, 3, 4, 10])))
+    tree = jax.jit(_sumtree.update)(tree, jnp.array([0, 0, 4]), jnp.array([0.0, 0.0, 10.0]))
+    np.testing.assert_allclose(tree, jax.jit(_sumtree.build)(jnp.array([0.0, 2, 3, 4, 10])))
