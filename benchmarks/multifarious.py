@@ -27,12 +27,11 @@ error < 0.05 within the time budget, crosses 90 %, interpolated) and
 and all runs at one m, are single batches; at each N one compiled kernel per kinetics
 serves the phase grid and every m (as many capacity runs as grid points x seeds).
 
-Run alone: `python -m benchmarks.multifarious [--quick | --smoke]`.
+Run alone: `python -m benchmarks run --only multifarious [--quick | --smoke]`.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import io
 from collections import Counter
@@ -248,20 +247,3 @@ def cases(size: str) -> list[Case]:
         out.append(Case(f"capacity exponent {kin}", "molcomp", "physical",
                         {**cap, "Ns": list(s["caps"])}, run, 1, seed))  # fmt: skip
     return out
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.multifarious")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--quick", action="store_true")
-    group.add_argument("--smoke", action="store_true")
-    args = parser.parse_args(argv)
-    ctx = Context()
-    for case in cases("smoke" if args.smoke else "quick" if args.quick else "full"):
-        for m in case.run(ctx):
-            print(f"{case.label}: {m.metric} {m.value:.3g}", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
