@@ -76,6 +76,15 @@ def sample(
         )
     trace_fn = trace_fn or _none
     mean_fn = mean_fn or _none
+    return drive(
+        key, steps, state, lambda ks, st: _run(ks, model, sampler, st, trace_fn, mean_fn), progress
+    )
+
+
+def drive(key, steps: int, state, run_chunk: Callable, progress: bool | None, unit="sweep"):
+    """The loop every driver shares: `run_chunk(keys, state) -> (state, trace, sums,
+    acceptance)` over chunks of the steps (one chunk, or 20 with a tqdm bar), then the
+    traces concatenated and the sums averaged into a `SampleResult`."""
     if progress is None:
         progress = sys.stderr.isatty()
     chunk = max(1, -(-steps // 20)) if progress else steps
@@ -84,10 +93,10 @@ def sample(
     keys = jax.random.split(key, steps)
     traces, sums, acc = [], None, []
     done = 0
-    bar = tqdm(total=steps, disable=not progress, unit="sweep", leave=False)
+    bar = tqdm(total=steps, disable=not progress, unit=unit, leave=False)
     while done < steps:
         n = min(chunk, steps - done)
-        state, tr, s, a = _run(keys[done : done + n], model, sampler, state, trace_fn, mean_fn)
+        state, tr, s, a = run_chunk(keys[done : done + n], state)
         traces.append(tr)
         acc.append(a)
         sums = s if sums is None else jax.tree_util.tree_map(jnp.add, sums, s)

@@ -16,7 +16,6 @@ familiar ln a = (beta_i - beta_j) (B(x_i) - B(x_j)).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 import equinox as eqx
@@ -24,13 +23,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
-from tqdm.auto import tqdm
 
 from ._checks import as_finite_float, is_concrete
 from ._gibbs import BlockGibbs
 from ._metropolis import Metropolis
 from ._potts import PottsModel
-from ._sample import SampleResult
+from ._sample import SampleResult, drive
 from ._sampler import AbstractSampler, ChainState, state_dtype
 from ._swap import SwapMetropolis
 
@@ -302,26 +300,11 @@ def sample_replicas(
             f"got {state.config.shape}"
         )
     trace_fn, mean_fn = trace_fn or _none, mean_fn or _none
-    if progress is None:
-        progress = sys.stderr.isatty()
-    chunk = max(1, -(-steps // 20)) if progress else steps
-    keys = jax.random.split(key, steps)
-    traces, sums, acc = [], None, []
-    done = 0
-    bar = tqdm(total=steps, disable=not progress, unit="step", leave=False)
-    while done < steps:
-        m = min(chunk, steps - done)
-        state, tr, s, a = _run(keys[done : done + m], model, sampler, state, trace_fn, mean_fn)
-        traces.append(tr)
-        acc.append(a)
-        sums = s if sums is None else jax.tree_util.tree_map(jnp.add, sums, s)
-        done += m
-        bar.update(m)
-    bar.close()
-    trace = jax.tree_util.tree_map(lambda *t: jnp.concatenate(t, axis=0), *traces)
-    mean = jax.tree_util.tree_map(lambda x: x / steps, sums)
-    acceptance = jnp.concatenate(acc, axis=0).mean(axis=0)
-    return SampleResult(state=state, trace=trace, mean=mean, acceptance=acceptance)
+
+    def run_chunk(keys, st):
+        return _run(keys, model, sampler, st, trace_fn, mean_fn)
+
+    return drive(key, steps, state, run_chunk, progress, unit="step")
 
 
 @eqx.filter_jit
