@@ -95,8 +95,10 @@ def markdown(meta: dict, sections: list[str]) -> str:
 def bar_chart(
     records: list[dict], name: str, metric: str, path: Path, reference: str | None = None
 ) -> Path | None:
-    """Grouped bars of `metric` per case, one colour per learner, log scale; a dashed line
-    at the value of the `reference` metric (e.g. the random-number rate), if recorded."""
+    """Grouped bars of `metric` per case, one colour per learner, log scale when every
+    value is positive (linear otherwise: e.g. accuracies of 0 in a smoke run); a dashed
+    line at the value of the `reference` metric (e.g. the random-number rate), if
+    recorded."""
     from matplotlib.figure import Figure  # no pyplot: no global backend state
 
     recs = [r for r in records if r["benchmark"] == name and r["metric"] == metric]
@@ -120,7 +122,8 @@ def bar_chart(
             ref["value"], color="k", ls="--", lw=1, label=f"{reference} ({fmt(ref['value'])})"
         )
     ax.set_xticks(range(len(cases)), cases, rotation=30, ha="right", fontsize=8)
-    ax.set_yscale("log")
+    if all(r["value"] > 0 for r in recs):
+        ax.set_yscale("log")
     ax.set_ylabel(f"{metric} ({recs[0]['unit']})")
     ax.set_title(f"{name}: {metric}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
