@@ -1,32 +1,19 @@
 """Smoke runs of md_throughput and gradient_memory through the harness: every record
 the issue lists is emitted with sane values."""
 
-import contextlib
-import io
-import json
-
 from benchmarks import gradient_memory, md_throughput
-from benchmarks._runner import run
 
 
-def _run(name, tmp_path):
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        rc = run([name], "smoke", tmp_path, progress=False)
-    assert rc == 0, buf.getvalue()
-    return json.loads((tmp_path / "results.json").read_text())["records"]
-
-
-def test_md_throughput_smoke(tmp_path):
-    records = _run(md_throughput.NAME, tmp_path)
+def test_md_throughput_smoke(smoke_records):
+    records = smoke_records(md_throughput.NAME)
     assert {r["metric"] for r in records} == {"particle_steps_per_s"}
     for r in records:
         assert r["value"] > 0 and r["higher_is_better"]
         assert {"dim", "N", "dt", "density", "cutoff"} <= set(r["params"])
 
 
-def test_gradient_memory_smoke(tmp_path):
-    records = _run(gradient_memory.NAME, tmp_path)
+def test_gradient_memory_smoke(smoke_records):
+    records = smoke_records(gradient_memory.NAME)
     mem = {
         r["params"]["checkpointing"]: r["value"]
         for r in records

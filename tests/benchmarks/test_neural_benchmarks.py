@@ -1,28 +1,15 @@
 """Smoke runs of the neural benchmarks (digits_classification, capacity_race) through
 the harness: every record the issue lists is emitted, with sane values."""
 
-import contextlib
-import io
-import json
-
 import pytest
 
 pytest.importorskip("sklearn")
 
 from benchmarks import capacity_race, digits_classification  # noqa: E402
-from benchmarks._runner import run  # noqa: E402
 
 
-def _run(name, tmp_path):
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        rc = run([name], "smoke", tmp_path, progress=False)
-    assert rc == 0, buf.getvalue()
-    return json.loads((tmp_path / "results.json").read_text())["records"]
-
-
-def test_digits_smoke(tmp_path):
-    records = _run(digits_classification.NAME, tmp_path)
+def test_digits_smoke(smoke_records, tmp_path):
+    records = smoke_records(digits_classification.NAME)
     for learner in ("lagrangian_mlp", "equilibrium_propagation", "rbm_linear", "phase_boundary"):
         got = {r["metric"]: r for r in records if r["learner"] == learner}
         assert set(got) == {"test_accuracy", "train_wall_s"}
@@ -54,8 +41,8 @@ def test_digits_split_is_stratified_70_30():
     assert np.max(np.abs(ftr - fte)) < 2 / len(yte)
 
 
-def test_capacity_race_smoke(tmp_path):
-    records = _run(capacity_race.NAME, tmp_path)
+def test_capacity_race_smoke(smoke_records, tmp_path):
+    records = smoke_records(capacity_race.NAME)
     alpha = {r["params"]["rule"]: r for r in records if r["metric"] == "capacity_alpha"}
     assert set(alpha) == set(capacity_race.RULES)
     for rule, r in alpha.items():
