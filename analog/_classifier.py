@@ -15,7 +15,13 @@ Training methods (`fit(key, structures, x, y, method=...)`):
 - `"linear"`: gradient descent on W, b of mu = W x + b (with an L2 penalty on W).
 - `"hill_climb"`: the swap baseline: propose moving a feature to another species
   (swapping with the feature there, if any), keep the move unless the training loss
-  rises.
+  rises. Features are proposed in proportion to their mean training intensity (plus
+  a floor): moving a pixel that is dark in every training image changes no score.
+
+The training loss of every method is the cross-entropy of the surrogate scores, with
+an optional margin gamma (`margin`, `cross_entropy`): a classifier whose right
+structure leads by only a little in the surrogate is not reliably the one that
+nucleates in the mixture, so a margin target buys robustness to the simulation.
 
 Model evaluations count surrogate passes on single images: a loss on b images costs b,
 a gradient on b images costs 2 b (forward + backward).
@@ -33,6 +39,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, Int
 
+from molcomp._checks import as_finite_float
 from molcomp.structures import Structures
 
 from ._classifier_maps import AssignmentMap, LinearMap, check_assignment, check_features
@@ -199,6 +206,7 @@ def fit(
     temperature: tuple[float, float] = (1.0, 0.05),
     sinkhorn_iterations: int = 30,
     l2: float = 1e-3,
+    margin=0.0,
     n_features: int | None = None,
 ) -> tuple[NucleationClassifier, History]:
     """Train the input map of a nucleation classifier on labelled images.
@@ -217,6 +225,7 @@ def fit(
     - `k`: window side of the surrogate.
     - `temperature`: (start, end) of the geometric Sinkhorn temperature schedule.
     - `sinkhorn_iterations`: per step; `l2`: penalty on W ("linear").
+    - `margin`: gamma >= 0 (ln units) of the large-margin cross-entropy.
     - `n_features`: F when `x` is given as (b, h, w) images (default: inferred).
 
     **Returns:** `(NucleationClassifier, History)`.
@@ -240,19 +249,22 @@ def fit(
     if F > N:
         raise ValueError(f"x has {F} features but the structures have only {N} species")
     x, y = _check_data(x, y, F, structures.m)
+    margin = float(as_finite_float("margin", margin, ()))
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
     base = AssignmentMap(np.arange(F), N, amplitude=amplitude, mu_base=mu_base)
     t0 = time.perf_counter()
     if method == "assignment":
         imap, loss, evals = _fit_assignment(
             key, structures, base, x, y, steps, optimizer or optax.adam(0.1), k,
-            temperature, sinkhorn_iterations,
+            temperature, sinkhorn_iterations, margin,
         )  # fmt: skip
     elif method == "linear":
         imap, loss, evals = _fit_linear(
-            key, structures, base, x, y, steps, optimizer or optax.adam(0.05), k, l2
+            key, structures, base, x, y, steps, optimizer or optax.adam(0.05), k, l2, margin
         )
     else:
-        imap, loss, evals = _hill_climb(key, structures, base, x, y, steps, k)
+        imap, loss, evals = _hill_climb(key, structures, base, x, y, steps, k, margin)
     clf = NucleationClassifier(structures, imap, k)
     sc = batch_scores(clf, x)
     marg = np.asarray(margins(sc, y))
@@ -265,7 +277,7 @@ def fit(
     return clf, hist
 
 
-def _fit_assignment(key, structs, base, x, y, steps, opt, k, temperature, iterations):
+def _fit_assignment(key, structs, base, x, y, steps, opt, k, temperature, iterations, margin):
     F, N = base.n_features, base.n_species
     a, mu0 = base.amplitude, base.mu_base
     t_start, t_end = (float(t) for t in temperature)
@@ -277,7 +289,7 @@ def _fit_assignment(key, structs, base, x, y, steps, opt, k, temperature, iterat
     def loss_fn(theta, tau):
         mu = _soft_mu(theta, tau, x, a, mu0, iterations)
         sc = jax.vmap(lambda m: _scores(arr, shape, m, k))(mu)
-        return cross_entropy(sc, y)
+        return cross_entropy(sc, y, margin)
 
     theta = 0.01 * jax.random.normal(key, (F, N))
     theta, losses = _optax_loop(loss_fn, theta, opt, taus)
@@ -287,14 +299,14 @@ def _fit_assignment(key, structs, base, x, y, steps, opt, k, temperature, iterat
     return imap, losses, 2 * x.shape[0] * np.arange(1, steps + 1)
 
 
-def _fit_linear(key, structs, base, x, y, steps, opt, k, l2):
+def _fit_linear(key, structs, base, x, y, steps, opt, k, l2, margin):
     N, F = base.n_species, base.n_features
     arr, shape = structs.arrangements, structs.patch_shape
 
     def loss_fn(params, _):
         w, b = params
         sc = jax.vmap(lambda xi: _scores(arr, shape, w @ xi + b, k))(x)
-        return cross_entropy(sc, y) + l2 * jnp.sum(w**2)
+        return cross_entropy(sc, y, margin) + l2 * jnp.sum(w**2)
 
     w0 = 0.01 * jax.random.normal(key, (N, F))
     params = (w0, jnp.full(N, base.mu_base))
@@ -323,13 +335,15 @@ def _optax_loop(loss_fn, params, opt, schedule):
     return params, losses
 
 
-def _hill_climb(key, structs, base, x, y, steps, k):
+def _hill_climb(key, structs, base, x, y, steps, k, margin):
     F, N = base.n_features, base.n_species
     k_init, k_run = jax.random.split(key)
     species = jax.random.permutation(k_init, N)[:F].astype(jnp.int32)
+    activity = jnp.mean(x, axis=0)
+    log_w = jnp.log(activity + 0.05 * jnp.mean(activity) + 1e-12)  # floor: every f possible
     species, losses = _climb(
         k_run, species, structs.arrangements, structs.patch_shape, x, y, base.amplitude,
-        base.mu_base, N, k, steps,
+        base.mu_base, N, k, steps, log_w, margin,
     )  # fmt: skip
     species = np.asarray(species)
     check_assignment(species, N)  # swaps keep it injective; say so loudly if not
@@ -345,17 +359,15 @@ def hard_mu(species, x, amplitude, mu_base, n_species: int):
 
 
 @eqx.filter_jit
-def _climb(key, species, arr, shape, x, y, a, mu0, n_species, k, steps):
+def _climb(key, species, arr, shape, x, y, a, mu0, n_species, k, steps, log_w, margin):
     def loss_of(sp):
         mu = hard_mu(sp, x, a, mu0, n_species)
-        return cross_entropy(jax.vmap(lambda m: _scores(arr, shape, m, k))(mu), y)
-
-    F = species.shape[0]
+        return cross_entropy(jax.vmap(lambda m: _scores(arr, shape, m, k))(mu), y, margin)
 
     def body(carry, kk):
         sp, loss = carry
         k1, k2 = jax.random.split(kk)
-        f = jax.random.randint(k1, (), 0, F)
+        f = jax.random.categorical(k1, log_w)
         r = jax.random.randint(k2, (), 0, n_species - 1)
         s = r + (r >= sp[f])  # any species other than the current one
         owner = jnp.argmax(sp == s)

@@ -5,8 +5,12 @@ The mixture is a `molcomp.PottsModel` with an empty (solvent) state, clipped Heb
 couplings (`learning.hebbian.clipped_or`: J = -epsilon on every designed bond) and
 the chemical potentials the input map sets. Starting from an empty lattice, Metropolis
 sweeps run while the binding strength beta ramps up linearly (an anneal: cooling at
-fixed concentrations). The class of one run is the structure with the largest
-correctly bonded cluster at the end; over R runs (vmapped) the majority wins.
+fixed concentrations). The class of one run is, with `readout="final"`, the structure
+with the largest correctly bonded cluster at the end, or, with `readout="first"`, the
+structure whose largest cluster first reaches `critical` sites (cluster sizes checked
+every `check_every` sweeps): the structure that nucleates first, which is what the
+window surrogate estimates; later growth on a small lattice at fixed concentrations
+is a race for space that adds noise. Over R runs (vmapped) the majority wins.
 """
 
 from __future__ import annotations
@@ -99,12 +103,15 @@ class SimulationResult:
     - `votes`: (b, m) runs won by each structure.
     - `sizes`: (b, R, m) largest correctly bonded cluster of each structure per run.
     - `configs`: (b, R, n) final configurations.
+    - `first_sweep`: (b, R) sweeps done when a cluster first reached `critical` sites
+      (checked every `check_every` sweeps), -1 if none did.
     """
 
     classes: np.ndarray
     votes: np.ndarray
     sizes: np.ndarray
     configs: np.ndarray
+    first_sweep: np.ndarray
 
 
 def simulate(
@@ -117,6 +124,9 @@ def simulate(
     sweeps: int = 300,
     repeats: int = 8,
     min_cluster: int = 4,
+    readout: str = "final",
+    critical: int = 16,
+    check_every: int = 10,
     sampler: molcomp.Metropolis | None = None,
 ) -> SimulationResult:
     """Classify images by simulating the mixture they dose (see the module docstring).
@@ -129,7 +139,12 @@ def simulate(
     - `epsilon`: designed bond energy (kT) of the clipped-OR couplings.
     - `beta`: (start, end) of the linear binding-strength ramp over the sweeps.
     - `sweeps`: Metropolis sweeps per run; `repeats`: R independent runs per image.
-    - `min_cluster`: a run votes only when its largest cluster has this many sites.
+    - `min_cluster`: a run votes only when its largest cluster has this many sites
+      (`readout="final"`).
+    - `readout`: "final" (largest cluster after the anneal) or "first" (the first
+      structure whose largest cluster reaches `critical` sites; runs where none does
+      do not vote).
+    - `check_every`: sweeps between cluster-size checks (must divide `sweeps`).
     - `sampler`: default `molcomp.Metropolis(proposal="neighbour")`.
 
     **Returns:** a `SimulationResult`.
@@ -137,9 +152,15 @@ def simulate(
     x = check_features(x, classifier.n_features)
     single = x.ndim == 1
     x = jnp.atleast_2d(x)
-    for name, v in (("sweeps", sweeps), ("repeats", repeats), ("min_cluster", min_cluster)):
+    ints = dict(sweeps=sweeps, repeats=repeats, min_cluster=min_cluster, critical=critical,
+                check_every=check_every)  # fmt: skip
+    for name, v in ints.items():
         if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if sweeps % check_every:
+        raise ValueError(f"check_every = {check_every} must divide sweeps = {sweeps}")
+    if readout not in ("final", "first"):
+        raise ValueError(f'readout must be "final" or "first", got {readout!r}')
     b0, b1 = (float(v) for v in beta)
     if not (b0 >= 0 and b1 >= 0):
         raise ValueError(f"beta must be two non-negative numbers, got {beta!r}")
@@ -150,15 +171,26 @@ def simulate(
     betas = jnp.linspace(b0, b1, int(sweeps), dtype=jnp.float32)
     keys = jax.random.split(key, (x.shape[0], int(repeats)))
     mus = jax.vmap(classifier.mu)(x)
-    configs, sizes = _run(keys, template, sampler, mus, betas, classifier.structures)
-    sizes = np.asarray(sizes)
-    best = sizes.argmax(axis=-1)
+    configs, traj = _run(
+        keys, template, sampler, mus, betas.reshape(-1, int(check_every)), classifier.structures
+    )
+    traj = np.asarray(traj)  # (b, R, checks, m)
+    sizes = traj[:, :, -1]
+    reached = traj.max(axis=-1) >= critical  # (b, R, checks)
+    hit = reached.argmax(axis=-1)  # first check reaching critical (0 if none)
+    any_hit = reached.any(axis=-1)
+    first_sweep = np.where(any_hit, (hit + 1) * int(check_every), -1)
+    if readout == "final":
+        best = sizes.argmax(axis=-1)
+        counted = sizes.max(axis=-1) >= min_cluster
+    else:
+        at_hit = np.take_along_axis(traj, hit[..., None, None], axis=2)[:, :, 0]
+        best, counted = at_hit.argmax(axis=-1), any_hit
     m = sizes.shape[-1]
-    counted = sizes.max(axis=-1) >= min_cluster
     votes = np.stack([np.sum((best == a) & counted, axis=1) for a in range(m)], axis=1)
     tiebreak = sizes.sum(axis=1) / (sizes.sum(axis=(1, 2))[:, None] + 1.0)  # in [0, 1)
     classes = np.where(votes.sum(axis=1) > 0, np.argmax(votes + tiebreak, axis=1), -1)
-    out = SimulationResult(classes, votes, sizes, np.asarray(configs))
+    out = SimulationResult(classes, votes, sizes, np.asarray(configs), first_sweep)
     if single:
         out = SimulationResult(*(v[0] for v in dataclasses.astuple(out)))
     return out
@@ -166,11 +198,15 @@ def simulate(
 
 @eqx.filter_jit
 def _run(keys, template, sampler, mus, betas, structs):
+    """Runs of every (image, repeat); betas (checks, check_every). Returns the final
+    configurations (b, R, n) and the cluster sizes after each check (b, R, checks, m)."""
     J1, _ = molcomp.PottsModel(template.lattice, template.couplings, empty=True).tables()
     empty = jnp.full(template.lattice.n_sites, template.empty_state)
 
     def one(key, mu):
-        model = molcomp.PottsModel(template.lattice, template.couplings, mu, betas[-1], empty=True)
+        model = molcomp.PottsModel(
+            template.lattice, template.couplings, mu, betas[-1, -1], empty=True
+        )
         mu_s = model.chemical_potentials()
         state = sampler.init(model, empty)
 
@@ -178,11 +214,16 @@ def _run(keys, template, sampler, mus, betas, structs):
             k, beta = inp
             return sampler.step(k, model, st, (beta * J1, mu_s))[0], None
 
-        state, _ = jax.lax.scan(body, state, (jax.random.split(key, betas.shape[0]), betas))
-        return state.config, cluster_sizes(structs, state.config)
+        def chunk(st, inp):  # check_every sweeps, then the cluster sizes
+            st, _ = jax.lax.scan(body, st, inp)
+            return st, cluster_sizes(structs, st.config)
+
+        ks = jax.random.split(key, betas.shape).reshape(betas.shape)
+        state, traj = jax.lax.scan(chunk, state, (ks, betas))
+        return state.config, traj
 
     # one vmap over the (image, repeat) pairs: half the compile time of a nested vmap
     b, R = keys.shape
     flat_mu = jnp.repeat(mus, R, axis=0)
-    configs, sizes = jax.vmap(one)(keys.reshape(b * R), flat_mu)
-    return configs.reshape(b, R, -1), sizes.reshape(b, R, -1)
+    configs, traj = jax.vmap(one)(keys.reshape(b * R), flat_mu)
+    return configs.reshape(b, R, -1), traj.reshape((b, R) + traj.shape[1:])

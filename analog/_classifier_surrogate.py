@@ -67,9 +67,17 @@ def _scores(arrangements: Int[Array, "m p"], shape, mu, k: int) -> Float[Array, 
     return jax.nn.logsumexp(sums.reshape(sums.shape[0], -1), axis=1)
 
 
-def cross_entropy(scores: Float[Array, "b m"], labels: Int[Array, " b"]) -> Float[Array, ""]:
-    """Mean softmax cross-entropy of class scores against integer labels."""
-    logp = jax.nn.log_softmax(scores, axis=-1)
+def cross_entropy(
+    scores: Float[Array, "b m"], labels: Int[Array, " b"], margin=0.0
+) -> Float[Array, ""]:
+    """Mean softmax cross-entropy of class scores against integer labels.
+
+    With `margin` gamma > 0 every wrong class's score is raised by gamma first (a
+    large-margin cross-entropy): the loss keeps falling until the right structure
+    leads the others by well over gamma ln units, not merely until it wins.
+    """
+    wrong = 1.0 - jax.nn.one_hot(labels, scores.shape[-1], dtype=scores.dtype)
+    logp = jax.nn.log_softmax(scores + margin * wrong, axis=-1)
     return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=-1))
 
 

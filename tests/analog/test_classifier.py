@@ -148,6 +148,12 @@ def test_margins_and_cross_entropy():
     np.testing.assert_allclose(np.asarray(clf_mod.margins(s, y)), [1.0, -0.5])
     ref = -np.mean([np.log(np.exp(3) / np.exp(s[0]).sum()), np.log(np.exp(5) / np.exp(s[1]).sum())])
     assert abs(float(clf_mod.cross_entropy(s, y)) - ref) < 1e-5
+    # margin gamma: every wrong score raised by gamma before the softmax
+    sm = np.array([[3.0, 3.0, 4.0], [2.0, 5.0, 7.5]])
+    ref_m = -np.mean(
+        [np.log(np.exp(3) / np.exp(sm[0]).sum()), np.log(np.exp(5) / np.exp(sm[1]).sum())]
+    )
+    assert abs(float(clf_mod.cross_entropy(s, y, 2.0)) - ref_m) < 1e-5
 
 
 # ---- relaxed assignment and rounding --------------------------------------------------
@@ -246,6 +252,8 @@ def test_fit_errors(structs3):
         clf_mod.fit(key, structs3, np.zeros((2, 40), np.float32), y[:2], steps=1)
     with pytest.raises(ValueError, match="steps must be a positive integer"):
         clf_mod.fit(key, structs3, x, y, steps=0)
+    with pytest.raises(ValueError, match="margin must be >= 0"):
+        clf_mod.fit(key, structs3, x, y, steps=1, margin=-1.0)
 
 
 # ---- full simulation ------------------------------------------------------------------
@@ -298,6 +306,20 @@ def test_simulation_classifies_separable_inputs(simulated):
     np.testing.assert_array_equal(res.classes[:4], [0, 1, 0, 1])
     assert res.votes.shape == (len(x), 2) and res.sizes.shape == (len(x), 8, 2)
     assert np.all(res.votes.sum(axis=1) <= 8)
+    # first passage: the last check is the final configuration, so a final cluster of
+    # `critical` (16) sites means a recorded first passage, at a multiple of check_every
+    reached = res.sizes.max(axis=-1) >= 16
+    assert reached[:4].any() and np.all(res.first_sweep[reached] > 0)
+    assert np.all((res.first_sweep == -1) | (res.first_sweep % 10 == 0))
+
+
+def test_simulate_errors(simulated):
+    clf, x, _ = simulated
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="readout must be"):
+        clf_mod.simulate(key, clf, x[:1], readout="last")
+    with pytest.raises(ValueError, match="must divide sweeps"):
+        clf_mod.simulate(key, clf, x[:1], sweeps=25, check_every=10)
 
 
 def test_surrogate_and_simulation_agree(simulated):

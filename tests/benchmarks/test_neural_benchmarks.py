@@ -12,7 +12,8 @@ def test_digits_smoke(smoke_records, tmp_path):
     records = smoke_records(digits_classification.NAME)
     for learner in ("lagrangian_mlp", "equilibrium_propagation", "rbm_linear", "phase_boundary"):
         got = {r["metric"]: r for r in records if r["learner"] == learner}
-        assert set(got) == {"test_accuracy", "train_wall_s"}
+        extra = {"test_accuracy_simulated"} if learner == "phase_boundary" else set()
+        assert set(got) == {"test_accuracy", "train_wall_s"} | extra
         assert 0.0 <= got["test_accuracy"]["value"] <= 1.0
         assert got["train_wall_s"]["value"] > 0
         assert got["test_accuracy"]["params"]["split_seed"] == digits_classification.SPLIT_SEED
@@ -22,9 +23,11 @@ def test_digits_smoke(smoke_records, tmp_path):
     ]
     assert mlp[0]["value"] > 0.3
     # the phase-boundary classifier is a physical learner read out by its surrogate
+    # (test_accuracy) and by simulating a stated subset (test_accuracy_simulated)
     pb = [r for r in records if r["learner"] == "phase_boundary"]
     assert {r["kind"] for r in pb} == {"physical"}
-    assert pb[0]["params"]["readout"] == "surrogate" and pb[0]["params"]["m"] == 10
+    assert pb[0]["params"]["m"] == 10 and pb[0]["params"]["n_simulated"] > 0
+    assert "test_accuracy_simulated: full simulation" in pb[0]["params"]["readout"]
     assert (tmp_path / "digits_classification.png").exists()
 
 

@@ -22,6 +22,7 @@ METRICS = {
     "model_evaluations",
     "train_wall_s",
     "surrogate_agreement",
+    "surrogate_agreement_train",
 }
 
 
@@ -42,15 +43,17 @@ def test_nucleation_classifier_smoke(tmp_path):
         }
         assert set(got) == METRICS, learner
         assert 0 <= got["train_correct"] <= n_train
-        for metric in ("heldout_accuracy", "surrogate_heldout_accuracy", "surrogate_agreement"):
+        fractions = ("heldout_accuracy", "surrogate_heldout_accuracy", "surrogate_agreement",
+                     "surrogate_agreement_train")  # fmt: skip
+        for metric in fractions:
             assert 0.0 <= got[metric] <= 1.0, metric
         assert got["train_wall_s"] > 0
         evals[learner] = got["model_evaluations"]
-    # equal budgets: steps gradients (2 b each) vs 2 steps proposals (b each), plus the
-    # initial loss of the climb and the final check of each
+    # budgets: steps gradients (2 b each) vs HILL_BUDGET x 2 steps proposals (b each),
+    # plus the initial loss of the climb and the final check of each
     b = n_train
     assert evals["gradient"] == 2 * b * s["steps"] + b
-    assert evals["hill_climb"] == b * (2 * s["steps"] + 1) + b
+    assert evals["hill_climb"] == b * (2 * nc.HILL_BUDGET * s["steps"] + 1) + b
     # the 2D toy: three separated clusters, a linear dosing of 3 structures: all right
     toy = {r["metric"]: r["value"] for r in records if r["case"] == "toy 2d"}
     assert toy["train_accuracy"] == 1.0
