@@ -44,6 +44,12 @@ from ._lagrangian import lagrangian_grad as lagrangian_grad
 from ._lagrangian import mlp_accuracy as mlp_accuracy
 from ._lagrangian import multipliers as multipliers
 from ._linker_fit import fit_linker_concentrations as fit_linker_concentrations
+from ._linker_sleep_wake import LinkerJointModel as LinkerJointModel
+from ._linker_sleep_wake import exact_phases as exact_phases
+from ._linker_sleep_wake import joint_states as joint_states
+from ._linker_sleep_wake import linker_filter_spec as linker_filter_spec
+from ._linker_sleep_wake import linker_sleep_wake_grad as linker_sleep_wake_grad
+from ._linker_sleep_wake import sample_linkers as sample_linkers
 from ._models import default_filter_spec as default_filter_spec
 from ._models import tempered as tempered
 from ._phases import CD as CD
