@@ -15,7 +15,7 @@ core vanishes at r >= sigma with zero slope, so the pair minimum is at r = sigma
 energy exactly -D_ab (the sign table: depth D_ab >= 0). S(r) is jax-md's C^1
 multiplicative cutoff, 1 below `onset` (> sigma) and 0 beyond `cutoff`. Energies are
 in kT. The physics is one pair function; `smap` lifts it to the system (all pairs or a
-neighbour list from `partition`); the dynamics live in `_brownian`.
+neighbour list from `partition`); the dynamics live in `_brownian` and `_langevin`.
 """
 
 from __future__ import annotations
