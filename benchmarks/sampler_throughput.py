@@ -98,10 +98,11 @@ def cases(size: str) -> list[Case]:
 
 
 # ---- models ---------------------------------------------------------------------
-def _model(kind: str, L: int, q: int):
+def _model(kind: str, L: int, q: int, periodic: bool = True):
     """molcomp's model of each case (lattice + couplings + model)."""
     if kind == "ising":
-        return molcomp.PottsModel(lattice.square(L), interactions.ising(1.0), beta=BETA_ISING)
+        lat = lattice.square(L, periodic=periodic)
+        return molcomp.PottsModel(lat, interactions.ising(1.0), beta=BETA_ISING)
     if kind == "potts":
         return molcomp.PottsModel(lattice.square(L), interactions.potts(1.0, q), beta=BETA_POTTS)
     raise ValueError(kind)
@@ -163,7 +164,10 @@ def _metropolis_case(model, L, q, proposal, sweeps, repeats) -> Case:
 
 
 def _run_molcomp(model, L, q, chains, sweeps, repeats, sampler, ctx: Context, seed=0):
-    m = _multifarious(L, seed) if model == "multifarious" else _model(model, L, q)
+    if model == "multifarious":
+        m = _multifarious(L, seed)
+    else:  # Metropolis compares q = 2 with many species on the same open lattice
+        m = _model(model, L, q, periodic=sampler == "block_gibbs")
     if sampler == "block_gibbs":
         s = molcomp.BlockGibbs()
     else:

@@ -31,33 +31,66 @@ def eligible(lattice) -> bool:
     return C % 2 == 0 and (R % 2 == 0 or not lattice.periodic)
 
 
+def _parity(R: int, ndim: int):
+    """Row parity (r odd) as a static (R, 1, ...) mask broadcasting over `ndim` axes."""
+    return (np.arange(R) % 2 == 1).reshape((R,) + (1,) * (ndim - 1))
+
+
 def split(grid, xp=jnp):
-    """(R, C) grid -> (black, white), each (R, C/2); black = sites with r + c even."""
-    R, C = grid.shape
-    p = (np.arange(R) % 2 == 1)[:, None]
-    g = grid.reshape(R, C // 2, 2)
-    return xp.where(p, g[..., 1], g[..., 0]), xp.where(p, g[..., 0], g[..., 1])
+    """(R, C, *batch) grid -> (black, white), each (R, C/2, *batch); black: r + c even."""
+    R, C = grid.shape[:2]
+    p = _parity(R, grid.ndim)
+    g = grid.reshape(R, C // 2, 2, *grid.shape[2:])
+    even, odd = g[:, :, 0], g[:, :, 1]
+    return xp.where(p, odd, even), xp.where(p, even, odd)
 
 
 def merge(black, white):
     """Inverse of `split`."""
-    R, h = black.shape
-    p = (np.arange(R) % 2 == 1)[:, None]
+    R, h = black.shape[:2]
+    p = _parity(R, black.ndim)
     even = jnp.where(p, white, black)
     odd = jnp.where(p, black, white)
-    return jnp.stack([even, odd], axis=-1).reshape(R, 2 * h)
+    return jnp.stack([even, odd], axis=2).reshape(R, 2 * h, *black.shape[2:])
+
+
+def to_planes(config, shape):
+    """Config (n,) or (chains, n) -> (black, white) of shape (R, C/2) or (R, C/2, chains).
+
+    The chain axis goes last: a sweep then runs along rows of `chains` contiguous
+    values and every neighbour shift is along a major axis, whatever the lattice size.
+    """
+    R, C = shape
+    if config.ndim == 1:
+        return split(config.reshape(R, C))
+    return split(jnp.moveaxis(config.reshape(-1, R, C), 0, -1))
+
+
+def from_planes(black, white):
+    """Inverse of `to_planes`: the config, (n,) or (chains, n)."""
+    grid = merge(black, white)
+    R, C = grid.shape[:2]
+    if grid.ndim == 2:
+        return grid.reshape(R * C)
+    return jnp.moveaxis(grid, -1, 0).reshape(-1, R * C)
 
 
 def _neighbours(other, is_black: bool):
     """The four neighbours (+x, +y, -x, -y) of one sublattice, read from the other."""
-    R = other.shape[0]
-    p = (np.arange(R) % 2 == 1)[:, None]
-    left, right = jnp.roll(other, 1, axis=1), jnp.roll(other, -1, axis=1)
+    p = _parity(other.shape[0], other.ndim)
+    # Periodic shifts as slices of one padded copy, materialised once: a `roll` fused
+    # into the update becomes a per-element branch (concatenate) that blocks SIMD.
+    pad = jnp.concatenate([other[-1:], other, other[:1]], axis=0)
+    pad = jnp.concatenate([pad[:, -1:], pad, pad[:, :1]], axis=1)
+    pad = jax.lax.optimization_barrier(pad)
+    other = pad[1:-1, 1:-1]
+    left, right = pad[1:-1, :-2], pad[1:-1, 2:]
+    up, down = pad[2:, 1:-1], pad[:-2, 1:-1]
     if is_black:  # black (r, 2j + p): +x -> white column j + p, -x -> j + p - 1
         px, mx = jnp.where(p, right, other), jnp.where(p, other, left)
     else:  # white (r, 2j + 1 - p): +x -> black column j + 1 - p, -x -> j - p
         px, mx = jnp.where(p, other, right), jnp.where(p, left, other)
-    return px, jnp.roll(other, -1, axis=0), mx, jnp.roll(other, 1, axis=0)
+    return px, up, mx, down
 
 
 def _valid(shape, periodic: bool):
@@ -100,14 +133,21 @@ def draw_binary(u, de):
 
 
 def sweep(key, model, config, tables):
-    """One heat-bath sweep (black then white) of a single chain; returns the config."""
+    """One heat-bath sweep of a single chain (n,); returns the config."""
+    black, white = to_planes(config, model.lattice.shape)
+    return from_planes(*sweep_planes(key, model, black, white, tables))
+
+
+def sweep_planes(key, model, black, white, tables):
+    """One heat-bath sweep (black then white) of planes from `to_planes`, with or
+    without a trailing chain axis; the chains share one draw of random words."""
     lat = model.lattice
     R, C = lat.shape
     T, mu = tables
     dirs = np.asarray(model._directions())[:4]
-    valid = _valid((R, C), lat.periodic)
-    black, white = split(config.reshape(R, C))
-    u_black, u_white = uniform16(key, (R, C // 2))
+    extra = (1,) * (black.ndim - 2)  # masks broadcast over the chain axis
+    valid = [tuple(m.reshape(m.shape + extra) for m in v) for v in _valid((R, C), lat.periodic)]
+    u_black, u_white = uniform16(key, black.shape)
     S = model.n_states
     if S == 2:
         # E(1) - E(0) given a neighbour state b in direction d: a two-entry table per d.
@@ -155,4 +195,4 @@ def sweep(key, model, config, tables):
 
     black = update(black, white, u_black, True)
     white = update(white, black, u_white, False)
-    return merge(black, white).reshape(-1)
+    return black, white

@@ -49,10 +49,37 @@ class BlockGibbs(AbstractSampler):
                 f"(and rows, if periodic); got {model.lattice.kind} {model.lattice.shape}"
             )
 
+    def _fast(self, model) -> bool:
+        return self.checkerboard is not False and _checkerboard.eligible(model.lattice)
+
+    # `sample` keeps the checkerboard sublattices split (chain axis last) across the
+    # whole run: splitting and merging every sweep would cost as much as the sweep.
+    def enter(self, model, state, prepared):
+        if not self._fast(model):
+            return super().enter(model, state, prepared)
+        return _checkerboard.to_planes(state.config, model.lattice.shape)
+
+    def advance(self, key, model, carry, prepared):
+        if not self._fast(model):
+            return super().advance(key, model, carry, prepared)
+        tables = model.tables() if prepared is None else prepared
+        black, white = _checkerboard.sweep_planes(key, model, *carry, tables)
+        return (black, white), jnp.ones(black.shape[2:], jnp.float32)
+
+    def config_of(self, model, carry):
+        if not self._fast(model):
+            return super().config_of(model, carry)
+        return _checkerboard.from_planes(*carry)
+
+    def leave(self, model, carry, state):
+        if not self._fast(model):
+            return super().leave(model, carry, state)
+        return ChainState(_checkerboard.from_planes(*carry), state.aux)
+
     def step(self, key, model, state, prepared=None):
         tables = model.tables() if prepared is None else prepared
         sigma = state.config
-        if self.checkerboard is not False and _checkerboard.eligible(model.lattice):
+        if self._fast(model):
             sigma = _checkerboard.sweep(key, model, sigma, tables)
             return ChainState(sigma, state.aux), {"acceptance": jnp.float32(1.0)}
         keys = jax.random.split(key, len(model.lattice.blocks))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._potts import PottsModel
 from ._sampler import AbstractSampler, ChainState
@@ -117,6 +118,13 @@ class Metropolis(AbstractSampler):
             nb_prop, nb_logq = self._neighbour_component(k_n, model, sigma, block, table)
             new = jnp.where(c >= p_u + p_e, nb_prop, new)
         new = new.astype(jnp.int32)
+        if p_n == 0.0:
+            # Uniform + empty only: q(t | s) = p_u / (S - 1) + p_e [t = empty] for t != s,
+            # so the Hastings term is a constant times [s = empty] - [t = empty] (no logs
+            # per site; 0 when t = s).
+            gain = float(np.log1p(p_e * (S - 1) / p_u))
+            empty = model.empty_state
+            return new, gain * ((cur == empty).astype(jnp.float32) - (new == empty))
 
         def log_q(target, source):
             q = p_u * (target != source) / (S - 1)

@@ -45,7 +45,8 @@ def sample(
 ) -> SampleResult:
     """Run `steps` sweeps of `sampler` from `state`, recording observables on the fly.
 
-    Chains are a leading axis of `state.config` (vmapped). Nothing but the observables
+    Chains are a leading axis of `state.config` (each sampler decides how to batch
+    them: `vmap` of `step` by default, see `AbstractSampler.advance`). Nothing but the observables
     is kept, so long runs do not store every configuration. To discard burn-in, call
     `sample` once without observables and continue from its `state`.
 
@@ -113,27 +114,22 @@ def drive(key, steps: int, state, run_chunk: Callable, progress: bool | None, un
 def _run(keys, model, sampler, state, trace_fn, mean_fn):
     batched = state.config.ndim == 2
     prepared = sampler.prepare(model)
-    kwargs = {} if prepared is None else {"prepared": prepared}
+    carry = sampler.enter(model, state, prepared)
 
-    def one(k, st):
-        st, info = sampler.step(k, model, st, **kwargs)
-        return st, info["acceptance"], trace_fn(model, st.config), mean_fn(model, st.config)
+    def observe(c):
+        # Without observables nothing reads the config, and XLA drops `config_of`.
+        config = sampler.config_of(model, c)
+        both = lambda x: (trace_fn(model, x), mean_fn(model, x))  # noqa: E731
+        return jax.vmap(both)(config) if batched else both(config)
 
-    step = one
-    if batched:
-        chains = state.config.shape[0]
-        step = jax.vmap(one)
-
-    def body(carry, k):
-        st, total = carry
-        if batched:
-            k = jax.random.split(k, chains)
-        st, a, tr, m = step(k, st)
+    def body(loop, k):
+        c, total = loop
+        c, a = sampler.advance(k, model, c, prepared)
+        tr, m = observe(c)
         total = jax.tree_util.tree_map(jnp.add, total, m)
-        return (st, total), (tr, a)
+        return (c, total), (tr, a)
 
-    key = keys[0]
-    zero = jax.eval_shape(lambda: step(jax.random.split(key, chains) if batched else key, state)[3])
+    zero = jax.eval_shape(lambda: observe(carry)[1])
     zero = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), zero)
-    (state, total), (trace, acc) = jax.lax.scan(body, (state, zero), keys)
-    return state, trace, total, acc
+    (carry, total), (trace, acc) = jax.lax.scan(body, (carry, zero), keys)
+    return sampler.leave(model, carry, state), trace, total, acc

@@ -65,6 +65,35 @@ class AbstractSampler(eqx.Module):
         """
         return model.tables() if isinstance(model, AbstractPottsModel) else None
 
+    # ---- the run hooks of `sample` --------------------------------------------------
+    # `sample` calls `enter` once, `advance` every sweep and `leave` once, so a sampler
+    # may carry its state across the scan in its own layout (e.g. a checkerboard kernel
+    # keeps the sublattices split, chain axis last). `config_of` is read only when an
+    # observable needs the config; otherwise XLA drops it. The defaults run `step`
+    # (vmapped over a leading chain axis, one key per chain).
+
+    def enter(self, model, state: ChainState, prepared):
+        """The scan carry of a run that starts from `state` (default: `state`)."""
+        return state
+
+    def advance(self, key, model, carry, prepared):
+        """One sweep of every chain in `carry`: (carry, acceptance of shape ([chains],))."""
+        kwargs = {} if prepared is None else {"prepared": prepared}
+        if carry.config.ndim == 1:
+            carry, info = self.step(key, model, carry, **kwargs)
+            return carry, info["acceptance"]
+        keys = jax.random.split(key, carry.config.shape[0])
+        carry, info = jax.vmap(lambda k, st: self.step(k, model, st, **kwargs))(keys, carry)
+        return carry, info["acceptance"]
+
+    def config_of(self, model, carry):
+        """The configuration held by `carry`, shape (n,) or (chains, n)."""
+        return carry.config
+
+    def leave(self, model, carry, state: ChainState) -> ChainState:
+        """The chain state at the end of a run (`state`: the one the run started from)."""
+        return carry
+
     @abc.abstractmethod
     def step(
         self, key: PRNGKeyArray, model: AbstractPottsModel, state: ChainState, prepared=None

@@ -28,6 +28,17 @@ def test_neighbours_match_lattice_table(periodic):
             )
 
 
+def test_planes_put_the_chain_axis_last():
+    config = jnp.arange(3 * 24, dtype=jnp.int32).reshape(3, 24)
+    black, white = cb.to_planes(config, (4, 6))
+    assert black.shape == white.shape == (4, 3, 3)
+    for i in range(3):
+        b, w = cb.to_planes(config[i], (4, 6))
+        assert np.array_equal(black[..., i], b) and np.array_equal(white[..., i], w)
+        assert np.array_equal(cb.from_planes(b, w), config[i])
+    assert np.array_equal(cb.from_planes(black, white), config)
+
+
 def test_eligibility():
     assert cb.eligible(lattice.square(4))
     assert cb.eligible(lattice.square((3, 4), periodic=False))
@@ -88,13 +99,18 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_checkerboard_matches_exact_enumeration(name):
+# (case, chains, sweeps): `sample` runs chains batched (chain axis last, one random
+# draw for all) and a single chain unbatched; both layouts are checked.
+RUNS = [(name, 128, 800) for name in CASES] + [("ising_4x4_periodic", 1, 20000)]
+
+
+@pytest.mark.parametrize("name,chains,steps", RUNS)
+def test_checkerboard_matches_exact_enumeration(name, chains, steps):
     model = CASES[name]()
     assert cb.eligible(model.lattice)
     sampler = molcomp.BlockGibbs()
-    chains, steps = 128, 800
-    state = sampler.init(model, jnp.zeros((chains, model.lattice.n_sites), jnp.int32))
+    shape = (chains, model.lattice.n_sites) if chains > 1 else (model.lattice.n_sites,)
+    state = sampler.init(model, jnp.zeros(shape, jnp.int32))
     state = molcomp.sample(jax.random.key(1), model, sampler, state, 50).state  # burn-in
     out = molcomp.sample(
         jax.random.key(2),
@@ -106,8 +122,8 @@ def test_checkerboard_matches_exact_enumeration(name):
         mean_fn=observables.one_hot,
     )
     ess = observables.effective_sample_size(out.trace)
-    p = np.asarray(exact.expectation(model, observables.one_hot))
-    got = np.asarray(out.mean).mean(axis=0)
+    p = np.asarray(exact.expectation(model, observables.one_hot)).ravel()
+    got = np.asarray(out.mean).reshape(-1, p.size).mean(axis=0)
     # Each marginal is a Bernoulli mean: its standard error is sqrt(p(1-p)/ESS), with the
     # ESS of the energy as a proxy for the slowest mode. 5 sigma over ~30 marginals keeps
     # false alarms below 1e-5, while a wrong sign or direction shifts marginals by > 0.05.
@@ -159,3 +175,24 @@ def test_checkerboard_and_reference_kernel_agree():
     (m1, v1), (m2, v2) = means
     assert abs(m1 - m2) < 5 * np.sqrt(v1 + v2)
     assert abs(variances[0] / variances[1] - 1) < 0.15  # heat capacities within 15 %
+
+
+def test_step_and_sample_share_the_kernel_and_observables_do_not_change_it():
+    # `step` (one chain, as replica exchange calls it) is the sweep `sample` runs with
+    # the layout carried across the scan: same key, same result. Recording observables
+    # reads the config without touching the random stream.
+    model = CASES["oriented_2x4_open_empty"]()
+    sampler = molcomp.BlockGibbs()
+    config = jax.random.randint(jax.random.key(0), (4, 8), 0, model.n_states)
+    state = sampler.init(model, config[0])
+    key = jax.random.key(5)
+    one = molcomp.sample(key, model, sampler, state, 1).state.config
+    stepped, _ = sampler.step(jax.random.split(key, 1)[0], model, state)
+    np.testing.assert_array_equal(one, stepped.config)
+    batch = sampler.init(model, config)
+    plain = molcomp.sample(key, model, sampler, batch, 7).state.config
+    traced = molcomp.sample(key, model, sampler, batch, 7, trace_fn=observables.energy)
+    np.testing.assert_array_equal(plain, traced.state.config)
+    assert not np.array_equal(plain, config)
+    e = jax.vmap(model.energy)(traced.state.config)
+    np.testing.assert_allclose(traced.trace[-1], e, rtol=1e-6)
