@@ -10,6 +10,7 @@ import types
 
 from . import (
     capacity_race,
+    cluster_design,
     digits_classification,
     gradient_memory,
     md_throughput,
@@ -29,6 +30,7 @@ BENCHMARKS = types.MappingProxyType(
             capacity_race,
             md_throughput,
             gradient_memory,
+            cluster_design,
             multifarious,
             nucleation_classifier,
         )
