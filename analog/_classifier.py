@@ -207,6 +207,7 @@ def fit(
     sinkhorn_iterations: int = 30,
     l2: float = 1e-3,
     margin=0.0,
+    mu_range: tuple[float, float] | None = None,
     n_features: int | None = None,
 ) -> tuple[NucleationClassifier, History]:
     """Train the input map of a nucleation classifier on labelled images.
@@ -226,6 +227,9 @@ def fit(
     - `temperature`: (start, end) of the geometric Sinkhorn temperature schedule.
     - `sinkhorn_iterations`: per step; `l2`: penalty on W ("linear").
     - `margin`: gamma >= 0 (ln units) of the large-margin cross-entropy.
+    - `mu_range`: (lo, hi) for "linear": a quadratic penalty on every training mu
+      outside [lo, hi] keeps the dosing in the regime the surrogate's window size was
+      chosen for (default: no penalty).
     - `n_features`: F when `x` is given as (b, h, w) images (default: inferred).
 
     **Returns:** `(NucleationClassifier, History)`.
@@ -252,6 +256,11 @@ def fit(
     margin = float(as_finite_float("margin", margin, ()))
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
+    if mu_range is not None:
+        lo, hi = (float(v) for v in as_finite_float("mu_range", mu_range, (2,)))
+        if not lo < hi:
+            raise ValueError(f"mu_range must be (lo, hi) with lo < hi, got {mu_range!r}")
+        mu_range = (lo, hi)
     base = AssignmentMap(np.arange(F), N, amplitude=amplitude, mu_base=mu_base)
     t0 = time.perf_counter()
     if method == "assignment":
@@ -261,8 +270,9 @@ def fit(
         )  # fmt: skip
     elif method == "linear":
         imap, loss, evals = _fit_linear(
-            key, structures, base, x, y, steps, optimizer or optax.adam(0.05), k, l2, margin
-        )
+            key, structures, base, x, y, steps, optimizer or optax.adam(0.05), k, l2, margin,
+            mu_range,
+        )  # fmt: skip
     else:
         imap, loss, evals = _hill_climb(key, structures, base, x, y, steps, k, margin)
     clf = NucleationClassifier(structures, imap, k)
@@ -299,14 +309,19 @@ def _fit_assignment(key, structs, base, x, y, steps, opt, k, temperature, iterat
     return imap, losses, 2 * x.shape[0] * np.arange(1, steps + 1)
 
 
-def _fit_linear(key, structs, base, x, y, steps, opt, k, l2, margin):
+def _fit_linear(key, structs, base, x, y, steps, opt, k, l2, margin, mu_range):
     N, F = base.n_species, base.n_features
     arr, shape = structs.arrangements, structs.patch_shape
 
     def loss_fn(params, _):
         w, b = params
-        sc = jax.vmap(lambda xi: _scores(arr, shape, w @ xi + b, k))(x)
-        return cross_entropy(sc, y, margin) + l2 * jnp.sum(w**2)
+        mu = x @ w.T + b  # (b, N)
+        sc = jax.vmap(lambda m: _scores(arr, shape, m, k))(mu)
+        loss = cross_entropy(sc, y, margin) + l2 * jnp.sum(w**2)
+        if mu_range is not None:
+            out = jax.nn.relu(mu_range[0] - mu) + jax.nn.relu(mu - mu_range[1])
+            loss = loss + jnp.mean(jnp.sum(out**2, axis=1))
+        return loss
 
     w0 = 0.01 * jax.random.normal(key, (N, F))
     params = (w0, jnp.full(N, base.mu_base))

@@ -7,7 +7,9 @@ concentrations, so the structure's nucleation score is
 $$s_\\alpha(\\mu) = \\log \\sum_{w} \\exp\\Big(\\sum_{x \\in w} \\mu_{\\sigma_\\alpha(x)}\\Big),
   \\qquad \\mu = \\ln(c / c_0),$$
 
-a log-sum-exp over the k x k windows w of the structure's layout sigma_alpha (k = 5).
+a log-sum-exp over the k x k windows w of the structure's layout sigma_alpha (k = 5
+for Evans et al.'s tiles; `critical_window` gives the side of the critical nucleus of a
+simulated mixture, the k at which the surrogate predicts that simulation).
 Class scores are the structure scores: the predicted class is the structure that
 nucleates first. Everything is differentiable in mu (training) and vmaps over images.
 """

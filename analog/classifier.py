@@ -1,6 +1,7 @@
 """Phase-boundary classifiers: mixtures that classify their inputs by which structure
 nucleates. `NucleationClassifier`, input maps (`AssignmentMap`, `LinearMap`), the
-window nucleation surrogate (`window_scores`), training (`fit`: relaxed assignment,
+window nucleation surrogate (`window_scores`) and its window size from nucleation
+theory (`critical_window`), training (`fit`: relaxed assignment,
 linear map or swap hill-climbing), `predict`, and the full-simulation readout
 (`simulate`, `mixture`, `cluster_sizes`)."""
 
@@ -13,6 +14,9 @@ from ._classifier import hard_mu as hard_mu
 from ._classifier import predict as predict
 from ._classifier import round_assignment as round_assignment
 from ._classifier import sinkhorn as sinkhorn
+from ._classifier_cnt import NucleationEstimate as NucleationEstimate
+from ._classifier_cnt import critical_window as critical_window
+from ._classifier_cnt import max_bonds as max_bonds
 from ._classifier_maps import AssignmentMap as AssignmentMap
 from ._classifier_maps import LinearMap as LinearMap
 from ._classifier_maps import check_features as check_features

@@ -12,7 +12,10 @@ random_state=0)`), pixels scaled to [0, 1]. Learners (kind `neural` unless noted
 - `phase_boundary` (kind `physical`): a nucleation classifier (`analog.classifier`):
   10 random structures of the N = 100 species of an open 10 x 10 lattice, class alpha
   = structure alpha; the 64 pixels dose the species through a `LinearMap`
-  mu = W x + b trained by adam on the window nucleation surrogate (k = 5, full batch);
+  mu = W x + b trained by adam on the window nucleation surrogate (full batch) with
+  the window side of the critical nucleus at the simulation's parameters
+  (`analog.classifier.critical_window`, k = 2) and a penalty keeping every training
+  mu within mu_base +- ln 11 (the dosing range nucleation theory was evaluated for);
   `test_accuracy` is read out by the surrogate (which structure nucleates first) on
   all test images (target >= 0.8); `test_accuracy_simulated` by full simulation of
   the mixture (`analog.classifier.simulate`: anneal, majority over `pb_runs` runs) on
@@ -86,8 +89,9 @@ SIZES = {
         pb_runs=16,
     ),  # fmt: skip
 }
-# phase-boundary classifier: lattice side (N = side^2 species), learning rate, L2 on W
-PHASE_BOUNDARY = dict(side=10, lr=0.05, l2=1e-4)
+# phase-boundary classifier: lattice side (N = side^2 species), learning rate, L2 on W,
+# mu at x = 0 (dosing range mu_base +- ln 11), loss margin (ln units)
+PHASE_BOUNDARY = dict(side=10, lr=0.05, l2=1e-4, mu_base=-8.0, margin=4.0)
 PB_SIM = dict(epsilon=8.0, beta=(0.5, 1.2))  # the simulation readout's mixture and anneal
 
 
@@ -206,17 +210,14 @@ def _run_phase_boundary(s: dict, seed: int, ctx: Context):
     k_struct, k_fit = jax.random.split(jax.random.key(seed))
     lat = molcomp.lattice.square(side, periodic=False)
     structs = molcomp.structures.random(k_struct, lat, side * side, 10)
+    mu0, spread = PHASE_BOUNDARY["mu_base"], float(np.log(11.0))
     t0 = time.perf_counter()
     clf, _ = classifier.fit(
-        k_fit,
-        structs,
-        xtr,
-        ytr,
-        method="linear",
-        steps=s["pb_steps"],
-        optimizer=optax.adam(PHASE_BOUNDARY["lr"]),
-        l2=PHASE_BOUNDARY["l2"],
-    )
+        k_fit, structs, xtr, ytr, method="linear", steps=s["pb_steps"],
+        optimizer=optax.adam(PHASE_BOUNDARY["lr"]), l2=PHASE_BOUNDARY["l2"],
+        k=_pb_window(s).k, margin=PHASE_BOUNDARY["margin"], mu_base=mu0,
+        mu_range=(mu0 - spread, mu0 + spread),
+    )  # fmt: skip
     jax.block_until_ready(clf)
     secs = time.perf_counter() - t0
     pred = eqx.filter_jit(classifier.predict)(clf, xte)
@@ -229,6 +230,16 @@ def _run_phase_boundary(s: dict, seed: int, ctx: Context):
     return _measures(float(np.mean(np.asarray(pred) == yte)), secs) + [
         Measurement("test_accuracy_simulated", sim_acc, "fraction", True)
     ]
+
+
+def _pb_window(s: dict):
+    """Critical-nucleus estimate at the densest dosing of the phase-boundary mixture."""
+    from analog import classifier
+
+    return classifier.critical_window(
+        PHASE_BOUNDARY["mu_base"] + float(np.log(11.0)), epsilon=PB_SIM["epsilon"],
+        beta=PB_SIM["beta"], sweeps=s["pb_sweeps"], n_sites=PHASE_BOUNDARY["side"] ** 2,
+    )  # fmt: skip
 
 
 def _measures(acc: float, secs: float) -> list[Measurement]:
@@ -256,7 +267,10 @@ def cases(size: str) -> list[Case]:
                 N=PHASE_BOUNDARY["side"] ** 2,
                 m=10,
                 L=PHASE_BOUNDARY["side"],
-                k=5,
+                k=_pb_window(s).k,
+                mu_base=PHASE_BOUNDARY["mu_base"],
+                mu_range="mu_base +- ln 11",
+                loss_margin=PHASE_BOUNDARY["margin"],
                 steps=s["pb_steps"],
                 rule="linear_map_adam",
                 lr=PHASE_BOUNDARY["lr"],

@@ -12,13 +12,18 @@ of +-0.15, the image shifted by up to one original pixel) and `others` further i
 of each digit from the data set (other writers). Dosing: multiplier 1 + 10 x
 intensity, c = c_base (1 + 10 x), mu_base = ln(c_base / c0).
 
-Learners (kind `physical`), trained on the window nucleation surrogate (k = 5)
-(`analog.classifier.fit`):
+Learners (kind `physical`), trained on the window nucleation surrogate
+(`analog.classifier.fit`) with the window side k of the critical nucleus at the
+simulation's parameters (`analog.classifier.critical_window`: classical nucleation
+theory for the densest dosing, mu = mu_base + ln 11, along the anneal; k = 2 at
+every size, where Evans et al. used k = 5 for their tiles):
 
 - `gradient`: Sinkhorn-relaxed assignment of pixels to species, adam, rounded greedily.
 - `hill_climb`: swap moves on a hard assignment (pixels proposed in proportion to
-  their mean training intensity), kept unless the loss rises; the loss is the
-  large-margin cross-entropy with margin `HILL_MARGIN` ln units.
+  their mean training intensity), kept unless the loss rises.
+
+Both minimise the large-margin cross-entropy with margin `MARGIN` ln units (a 2 x 2
+window spans at most 4 ln 11 = 9.6 ln units of dosing).
 
 Per-image budgets (per training image): `gradient` runs `steps` full-batch gradients
 (2 model evaluations each), `hill_climb` `HILL_BUDGET x 2 steps` proposals (1 each):
@@ -69,7 +74,7 @@ PLOTS = {"nucleation_classifier.png": "heldout_accuracy"}
 PHASE_MAP = "nucleation_classifier_phase_map.png"
 LEARNERS = {"gradient": "assignment", "hill_climb": "hill_climb"}
 HILL_BUDGET = 8  # the climb's model evaluations / the gradient's
-HILL_MARGIN = 10.0  # margin (ln units) of the climb's large-margin cross-entropy
+MARGIN = 2.0  # margin (ln units) of the large-margin cross-entropy of both learners
 DIGITS = (0, 1, 2)
 NOISE = 0.15
 MAP = dict(amplitude=10.0, mu_base=-11.0)  # multiplier 1 + 10 x intensity
@@ -92,7 +97,7 @@ SIZES = {
         steps=150,
         n_sim=24,
         sweeps=300,
-        runs=8,
+        runs=16,
     ),  # fmt: skip
     "full": dict(
         px=30,
@@ -169,6 +174,15 @@ def heldout_probe(n_heldout: int, n_sim: int, seed: int = 0) -> np.ndarray:
     return np.sort(rng.choice(n_heldout, min(n_sim, n_heldout), replace=False))
 
 
+def nucleation(s: dict):
+    """The critical-nucleus estimate (window side k) at the simulation's parameters."""
+    side = s["px"] + 2 * s["border"]
+    mu_hi = MAP["mu_base"] + float(np.log1p(MAP["amplitude"]))  # the densest dosing
+    return clf_mod.critical_window(
+        mu_hi, epsilon=SIM["epsilon"], beta=SIM["beta"], sweeps=s["sweeps"], n_sites=side * side
+    )
+
+
 def _run(learner: str, s: dict, seed: int, ctx: Context) -> list[Measurement]:
     cache_key = (NAME, tuple(sorted(s.items())), seed)
     if cache_key not in ctx.cache:
@@ -179,7 +193,7 @@ def _run(learner: str, s: dict, seed: int, ctx: Context) -> list[Measurement]:
     t0 = time.perf_counter()
     clf, hist = clf_mod.fit(
         jax.random.key(seed + 1), structs, xtr, ytr, method=method, steps=steps,
-        margin=margin, **MAP,
+        margin=margin, k=nucleation(s).k, **MAP,
     )  # fmt: skip
     jax.block_until_ready(clf)
     secs = time.perf_counter() - t0
@@ -209,8 +223,8 @@ def _run(learner: str, s: dict, seed: int, ctx: Context) -> list[Measurement]:
 def _steps_margin(method: str, s: dict) -> tuple[int, float]:
     """Optimizer steps / climb proposals and the loss margin of a learner."""
     if method == "hill_climb":
-        return 2 * HILL_BUDGET * s["steps"], HILL_MARGIN
-    return s["steps"], 0.0
+        return 2 * HILL_BUDGET * s["steps"], MARGIN
+    return s["steps"], MARGIN
 
 
 # ---- the 2D toy: a phase map --------------------------------------------------------
@@ -290,6 +304,7 @@ def cases(size: str) -> list[Case]:
     seed = 0
     side = s["px"] + 2 * s["border"]
     n_train = len(DIGITS) * s["per_class"]
+    est = nucleation(s)
     base = dict(
         model="nucleation_surrogate",
         N=side * side,
@@ -299,7 +314,9 @@ def cases(size: str) -> list[Case]:
         n_train=n_train,
         n_heldout=n_train * s["variants"] + len(DIGITS) * s["others"],
         n_heldout_other_writers=len(DIGITS) * s["others"],
-        k=clf_mod.WINDOW,
+        k=est.k,
+        critical_nucleus_sites=est.n_star,
+        beta_at_nucleation=round(est.beta, 3),
         sweeps=s["sweeps"],
         runs=s["runs"],
         n_simulated=n_train + s["n_sim"],

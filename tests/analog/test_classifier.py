@@ -194,6 +194,7 @@ def _toy_data():
 
 
 STEPS = {"assignment": 80, "linear": 60, "hill_climb": 200}
+MU_RANGE = (-12.0, -7.0)
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +202,10 @@ def trained(structs3):
     x, y = _toy_data()
     out = {}
     for method, steps in STEPS.items():
-        out[method] = clf_mod.fit(jax.random.key(2), structs3, x, y, method=method, steps=steps)
+        extra = dict(mu_range=MU_RANGE) if method == "linear" else {}
+        out[method] = clf_mod.fit(
+            jax.random.key(2), structs3, x, y, method=method, steps=steps, **extra
+        )
     return x, y, out
 
 
@@ -231,6 +235,14 @@ def test_fitted_assignments_are_injective(trained, structs3):
     assert np.all(np.diff(out["hill_climb"][1].loss) <= 1e-6)
 
 
+def test_linear_fit_keeps_mu_in_range(trained):
+    x, _, out = trained
+    mu = np.asarray(jax.vmap(out["linear"][0].mu)(x))
+    # a quadratic penalty d^2 on the excursion d balances a cross-entropy gradient of
+    # at most 1 per species at d <= 1/2; unpenalised, mu spreads far wider
+    assert mu.min() > MU_RANGE[0] - 0.5 and mu.max() < MU_RANGE[1] + 0.5, (mu.min(), mu.max())
+
+
 def test_predict_accepts_images_and_matches_scores(trained):
     x, _, out = trained
     clf = out["linear"][0]
@@ -254,6 +266,8 @@ def test_fit_errors(structs3):
         clf_mod.fit(key, structs3, x, y, steps=0)
     with pytest.raises(ValueError, match="margin must be >= 0"):
         clf_mod.fit(key, structs3, x, y, steps=1, margin=-1.0)
+    with pytest.raises(ValueError, match="mu_range must be"):
+        clf_mod.fit(key, structs3, x, y, method="linear", steps=1, mu_range=(-5.0, -9.0))
 
 
 # ---- full simulation ------------------------------------------------------------------
@@ -322,11 +336,52 @@ def test_simulate_errors(simulated):
         clf_mod.simulate(key, clf, x[:1], sweeps=25, check_every=10)
 
 
-def test_surrogate_and_simulation_agree(simulated):
+def test_surrogate_and_simulation_agree(simulated, structs2):
     clf, x, res = simulated
     surrogate = np.asarray(clf_mod.predict(clf, x))
     agreement = np.mean(surrogate == res.classes)
     assert agreement >= 0.8, (surrogate, res.classes, res.votes)
+    # the same with the window side nucleation theory gives for this mixture and anneal
+    est = clf_mod.critical_window(-10.0 + np.log(21.0), sweeps=200, n_sites=N)
+    clf_k = clf_mod.NucleationClassifier(structs2, clf.input_map, est.k)
+    surrogate_k = np.asarray(clf_mod.predict(clf_k, x))
+    assert np.mean(surrogate_k == res.classes) >= 0.8, (est, surrogate_k, res.classes)
+
+
+# ---- window size from nucleation theory ---------------------------------------------
+
+
+def test_max_bonds_matches_enumeration():
+    """2n - ceil(2 sqrt n) against brute force over all n-site subsets of a 4 x 4 grid."""
+    import itertools
+
+    cells = [(r, c) for r in range(4) for c in range(4)]
+    for n in range(1, 9):
+        best = max(
+            sum((r + 1, c) in sub for r, c in sub) + sum((r, c + 1) in sub for r, c in sub)
+            for sub in map(set, itertools.combinations(cells, n))
+        )
+        assert clf_mod.max_bonds(n) == best, n
+
+
+def test_critical_window_at_fixed_beta():
+    # mu = -4, beta epsilon = 3: G_n = 4 n - 3 b(n) = 4, 5, 6, 4, 5, 3, ... for n = 1..6:
+    # the barrier is G_3 = 6, so k = ceil(sqrt 3) = 2; 100 sites give 100 e^-6 = 0.248
+    # expected nuclei per sweep, reaching 1 in the 5th sweep (index 4)
+    est = clf_mod.critical_window(-4.0, epsilon=3.0, beta=(1.0, 1.0), sweeps=50, n_sites=100)
+    assert (est.k, est.n_star, est.sweep) == (2, 3, 4)
+    assert abs(est.barrier - 6.0) < 1e-9 and est.beta == 1.0
+    # weaker bonds, a larger nucleus: G_n = 2.2 ceil(2 sqrt n) - 0.4 n peaks where
+    # ceil(2 sqrt n) has just stepped to 12: n = 31, G = 14.0 (n = 21: 13.6, 36: 12.0)
+    big = clf_mod.critical_window(-4.0, epsilon=2.2, beta=(1.0, 1.0), sweeps=10, n_sites=10)
+    assert (big.n_star, big.k) == (31, 6) and abs(big.barrier - 14.0) < 1e-9
+    for kwargs, match in [
+        (dict(mu=0.5), "mu must be < 0"),
+        (dict(mu=-4.0, epsilon=0.0), "epsilon must be > 0"),
+        (dict(mu=-4.0, sweeps=0), "sweeps must be a positive integer"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            clf_mod.critical_window(n_sites=10, **kwargs)
 
 
 def test_mixture_model_signs(structs2):

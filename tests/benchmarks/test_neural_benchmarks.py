@@ -28,6 +28,9 @@ def test_digits_smoke(smoke_records, tmp_path):
     assert {r["kind"] for r in pb} == {"physical"}
     assert pb[0]["params"]["m"] == 10 and pb[0]["params"]["n_simulated"] > 0
     assert "test_accuracy_simulated: full simulation" in pb[0]["params"]["readout"]
+    # trained on the window of the critical nucleus at the simulation's parameters
+    smoke = digits_classification.SIZES["smoke"]
+    assert pb[0]["params"]["k"] == digits_classification._pb_window(smoke).k == 2
     assert (tmp_path / "digits_classification.png").exists()
 
 

@@ -54,6 +54,9 @@ def test_nucleation_classifier_smoke(tmp_path):
     b = n_train
     assert evals["gradient"] == 2 * b * s["steps"] + b
     assert evals["hill_climb"] == b * (2 * nc.HILL_BUDGET * s["steps"] + 1) + b
+    # the surrogate's window is the critical nucleus at the simulation's parameters
+    params = next(r["params"] for r in records if r["learner"] == "gradient")
+    assert params["k"] == nc.nucleation(s).k == 2
     # the 2D toy: three separated clusters, a linear dosing of 3 structures: all right
     toy = {r["metric"]: r["value"] for r in records if r["case"] == "toy 2d"}
     assert toy["train_accuracy"] == 1.0
