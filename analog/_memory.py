@@ -67,7 +67,7 @@ class MixtureMemory(learning.AbstractMemory):
     def recall(self, key, cue, steps: int = 100):
         """Run the kinetics from `cue` for `steps` sweeps (Metropolis) or `steps / rate`
         of physical time (Gillespie); returns the final configuration."""
-        return run_kinetics(key, self.model, self.sampler, cue, steps, self.max_events)
+        return run_kinetics(key, self.model, self.sampler, cue, steps, self.max_events)[0]
 
     def overlaps(self, state) -> Float[Array, " m"]:
         """Bond overlap with every stored structure (1: all its bonds formed)."""
@@ -111,7 +111,9 @@ class Readout:
 
     `retrieved`: structure of largest bond overlap; `error`: 1 - that overlap;
     `success`: error < 0.05; `chimera`: the largest cluster fuses structures;
-    `cluster`: its size in sites; `occupancy`: fraction of occupied sites.
+    `cluster`: its size in sites; `occupancy`: fraction of occupied sites; `order`:
+    fraction of the contacts between occupied neighbours that are designed bonds (1 for
+    fragments of stored structures, near m / N for a random dense packing).
     """
 
     retrieved: np.ndarray
@@ -120,6 +122,7 @@ class Readout:
     chimera: np.ndarray
     cluster: np.ndarray
     occupancy: np.ndarray
+    order: np.ndarray
     overlaps: np.ndarray
 
 
@@ -143,37 +146,100 @@ def readout(structs: st.Structures, configs, threshold: float = 0.2) -> Readout:
         chimera=np.array([c.chimera for c in clusters]),
         cluster=np.array([c.sites.size for c in clusters]),
         occupancy=np.mean(host < structs.n_species, axis=1),
+        order=np.array([_order(structs, c) for c in host]),
         overlaps=ov,
     )
 
 
-def run_kinetics(key, model, sampler, cue, steps: int, max_events: int):
-    """The final configuration of one run from `cue`: `steps` sweeps of a Metropolis
-    sampler, or `steps / rate` of physical time (at most `max_events`) of Gillespie."""
+def _order(structs: st.Structures, config: np.ndarray) -> float:
+    """Designed fraction of the contacts between occupied neighbours (1 when empty)."""
+    lat = structs.lattice
+    partners = np.asarray(structs.partners())  # (m, D, N): designed partner, or -1
+    nb, mask = np.asarray(lat.neighbours), np.asarray(lat.mask)
+    n, designed, contacts = structs.n_species, 0, 0
+    for d in range(partners.shape[1]):  # forward directions: each contact once
+        a, b = config, config[nb[:, d]]
+        touch = mask[:, d] & (a < n) & (b < n)
+        hit = np.any(partners[:, d, np.minimum(a, n - 1)] == b[None], axis=0)
+        contacts += int(touch.sum())
+        designed += int((touch & hit).sum())
+    return designed / contacts if contacts else 1.0
+
+
+PHASES = ("assembly", "chimera", "liquid", "dispersion")
+
+
+def phase(
+    out: Readout, n_sites: int, *, dense: float = 0.5, ordered: float = 0.5, assembled: float = 0.5
+) -> list[str]:
+    """Classify each readout as assembly, chimera, liquid or dispersion, in this order:
+
+    1. dispersion: occupancy < `dense` (the mixture stays dilute);
+    2. liquid: dense but disordered, fewer than `ordered` of its contacts designed;
+    3. chimera: the largest correctly bonded cluster spans >= n_sites / 4 and fuses
+       structures (`Readout.chimera`);
+    4. assembly: error <= `assembled` (a structure with at least half its bonds);
+    5. chimera otherwise: dense, ordered, but no structure holds half its bonds
+       (fragments of several structures, none of them dominant).
+
+    **Arguments:**
+
+    - `out`: a `Readout` of one or more runs.
+    - `n_sites`: lattice sites (sets the cluster size of a chimera).
+    - `dense`, `ordered`, `assembled`: the thresholds above.
+
+    **Returns:** one phase name (from `PHASES`) per run.
+    """
+    phases = []
+    for i in range(len(out.error)):
+        if out.occupancy[i] < dense:
+            phases.append("dispersion")
+        elif out.order[i] < ordered:
+            phases.append("liquid")
+        elif out.chimera[i] and out.cluster[i] >= n_sites / 4:
+            phases.append("chimera")
+        elif out.error[i] <= assembled:
+            phases.append("assembly")
+        else:
+            phases.append("chimera")
+    return phases
+
+
+def run_kinetics(key, model, sampler, cue, steps, max_events):
+    """One run from `cue`: `steps` sweeps of a Metropolis sampler, or `steps / rate` of
+    physical time (at most `max_events` events) of Gillespie.
+
+    With Gillespie, `steps` and `max_events` may be traced arrays (one compilation serves
+    every budget); a Metropolis `steps` fixes the scan length, so it is a Python int.
+
+    **Returns:** `(config, elapsed)`: the final configuration and the physical time it
+    was reached on the common clock (`steps` for Metropolis, one attempt per site per
+    unit; for Gillespie `steps / rate`, or less when `max_events` ran out first).
+    """
     state = sampler.init(model, cue)
     prepared = sampler.prepare(model)
     if isinstance(sampler, molcomp.Gillespie):
+        t0 = state.aux.time
         state, _ = sampler.advance(key, model, state, steps / sampler.rate, max_events, prepared)
-        return state.config
+        return state.config, state.aux.time - t0
 
     def body(s, k):
         return sampler.step(k, model, s, prepared)[0], None
 
     state, _ = jax.lax.scan(body, state, jax.random.split(key, steps))
-    return state.config
+    return state.config, jnp.float32(steps)  # one sweep: one attempt per site, 1 time unit
 
 
 @eqx.filter_jit
 def _batch(keys, model, sampler, cues, steps, max_events):
     # Only the model and sampler are traced: memories of any m share one compilation.
-    # Gillespie runs go one after another: a vmapped event loop would make every run as
-    # many events as the busiest one (and compiles to a larger program).
-    def one(args):
-        return run_kinetics(args[0], model, sampler, args[1], steps, max_events)
+    # Gillespie runs are vmapped too: the batched event loop runs as many iterations as
+    # the busiest run, but seeded recalls at one point make similar numbers of events,
+    # and one batched iteration costs far less than one event per run in turn.
+    def one(key, cue):
+        return run_kinetics(key, model, sampler, cue, steps, max_events)[0]
 
-    if isinstance(sampler, molcomp.Gillespie):
-        return jax.lax.map(one, (keys, cues))
-    return jax.vmap(one)((keys, cues))
+    return jax.vmap(one)(keys, cues)
 
 
 def recall(key, memory: MixtureMemory, cue, steps: int = 100, threshold: float = 0.2):

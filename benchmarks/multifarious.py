@@ -2,30 +2,29 @@
 
 Model: N species on an open sqrt(N) x sqrt(N) lattice (the patch fills it), m random
 permutation structures, clipped-OR couplings J_d[a, b] = -epsilon on designed bonds
-(epsilon enters as the model's beta, so every grid point shares one compilation), mu
-equal for all species, an empty state. Each run starts from a centred k x k seed of
-structure alpha = run mod m (k = sqrt(N) / 4, at least 2).
+(epsilon enters as the model's beta), mu equal for all species, an empty state. Every
+run starts from a centred k x k seed of structure alpha = run mod m (k = sqrt(N) / 4,
+at least 3).
 
-Kinetics, one dynamics on one clock: `Metropolis(proposal="uniform")` (block-parallel
-sweeps, one attempt per site per sweep) and `Gillespie` (continuous time, each site
-attempting at rate 1). Both use the same proposal (p_e = 0.1 for the empty state, the
-rest uniform over the other states), so Gillespie is the continuous-time limit of the
-same Markov chain and one sweep = one time unit is exact for the attempt rate. Every
-run lasts T = `budget` * N sweeps (time units): a uniform proposal offers a given
-species to a site at rate 0.9 / N, so T / N is the number of offers per species and
-site, the same at every N.
+The grid is laid out in epsilon and delta = -mu - epsilon, the free energy (kT) of
+attaching a species by one designed bond: the phase boundaries of seeded growth sit at
+roughly constant delta (see the benchmarks README), so mu = -(epsilon + delta).
 
-A final configuration is classified as: chimera (its largest correctly bonded cluster
-fuses structures, each holding > 20 % of its bonds, and spans >= N / 4 sites); assembly
-(otherwise, a structure with bond overlap >= 0.5); liquid (occupancy >= 0.5); else
-dispersion. A grid point takes the most common phase of its seeds.
+Kinetics, each with its own stated budget on the common clock (one time unit = one
+attempt per site, attempt rate 1):
 
-Records: `phase_points` (number of grid points in each phase; params kinetics, phase,
-N, m), `m_max` (params kinetics, N: the m where the success fraction of seeded recalls,
-error < 0.05 within the time budget, crosses 90 %, interpolated) and
-`capacity_exponent` (the log-log slope of m_max against N). All grid points and seeds,
-and all runs at one m, are single batches; at each N one compiled kernel per kinetics
-serves the phase grid and every m (as many capacity runs as grid points x seeds).
+- `metropolis`: `Metropolis(proposal="neighbour")`, `sweeps` block-parallel sweeps. The
+  neighbour proposal offers a designed partner of a neighbour half the time, so it
+  assembles about N / (7 m) times faster per attempt than a uniform proposal.
+- `gillespie`: `Gillespie`, the continuous-time limit of the uniform-proposal chain
+  (rejection-free, partner lists of at most m per direction), for `time * N` time
+  units or `EVENTS_PER_SITE * N` events, whichever comes first.
+
+Records: `phase_points` (params kinetics, phase, N, m), `m_max` (params kinetics, N)
+and `capacity_exponent` (+ `capacity_exponent_stderr`, params kinetics). A column of
+the grid (one epsilon: every delta and seed) and the runs at one (N, m) are each one
+vmapped batch; finished batches are kept in `multifarious_progress.json` next to the
+results, so an interrupted run resumes where it stopped.
 
 Run alone: `python -m benchmarks run --only multifarious [--quick | --smoke]`.
 """
@@ -34,216 +33,314 @@ from __future__ import annotations
 
 import functools
 import io
-from collections import Counter
+import json
+import time
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm.auto import tqdm
 
 import analog
 import learning
 import molcomp
 
-from ._harness import Case, Context, Measurement, write_atomic
+from ._harness import Case, Context, Measurement, source_hash, write_atomic
 
 NAME = "multifarious"
 DESCRIPTION = "multifarious mixtures: (epsilon, mu) phase diagram and capacity m_max(N)"
-PHASES = ("assembly", "chimera", "liquid", "dispersion")
+PHASES = analog.memory.PHASES
 KINETICS = ("metropolis", "gillespie")
 M_PHASE = 4
-# N: phase-diagram species; grid x grid points, `seeds` runs each; budget: sweeps per
-# species (T = budget * N); caps: capacity sizes; ms: structures tried at each.
+EMPTY_PROB, NEIGHBOUR_PROB = 0.1, 0.5
+EVENTS_PER_SITE = 250  # Gillespie event cap per run: EVENTS_PER_SITE * N
+LEVEL = 0.9  # m_max: where the success fraction crosses 90 %
+# Retrieval point of the capacity curve (kT): inside the assembly band of both kinetics.
+EPS_CAPACITY, DELTA_CAPACITY = 9.0, 4.0
+# N: phase-diagram species; eps x delta grid, `seeds` runs per point; sweeps: Metropolis
+# budget; time: Gillespie budget T = time * N; caps: capacity sizes; ms: structures
+# tried at each; runs: seeded recalls per (N, m).
 SIZES = {
-    "smoke": dict(N=16, grid=2, seeds=2, budget=1, caps=(16,), ms=(2, 4)),
-    "quick": dict(N=144, grid=4, seeds=2, budget=48, caps=(36, 64, 100, 144), ms=(1, 2, 4, 8)),
-    "full": dict(N=400, grid=6, seeds=2, budget=64, caps=(64, 144, 256, 400),
-                 ms=(1, 2, 4, 8, 16)),
+    "smoke": dict(N=16, eps=(4.0, 10.0), delta=(0.0, 5.0), seeds=2, sweeps=40, time=8.0,
+                  caps=(16,), ms=(1, 2), runs=4),
+    "quick": dict(N=400, eps=(3.0, 5.0, 7.0, 9.0, 11.0, 13.0), delta=(0.0, 1.5, 3.0, 4.5, 6.0),
+                  seeds=4, sweeps=1500, time=100.0, caps=(64, 144, 256, 400),
+                  ms=(1, 2, 3, 4, 5, 6), runs=20),
+    "full": dict(N=1600, eps=(3.0, 5.0, 7.0, 9.0, 11.0, 13.0), delta=(0.0, 1.5, 3.0, 4.5, 6.0),
+                 seeds=2, sweeps=2000, time=100.0, caps=(64, 144, 256, 400, 900, 1600),
+                 ms=(1, 2, 3, 4, 5, 6), runs=20),
 }  # fmt: skip
-EPS_RANGE, MU_RANGE = (4.0, 12.0), (-16.0, -4.0)
-EPS_CAPACITY, MU_CAPACITY = 8.0, -10.0
-EMPTY_PROB = 0.1
-# A site's total Gillespie rate is at most its attempt rate (1), so a run makes about
-# N * T events at most; twice that is never reached in practice (Poisson tails).
-EVENT_SLACK = 2
 
 
-def _runs_per_batch(size: str) -> int:
+def _csv(values) -> str:
+    return ",".join(f"{v:g}" for v in values)
+
+
+def _budget(kinetics: str, size: str, N: int) -> tuple[int, float]:
+    """(Metropolis sweeps, Gillespie time) of one run at N."""
     s = SIZES[size]
-    return s["grid"] ** 2 * s["seeds"]
-
-
-def _sweeps(size: str, N: int) -> int:
-    return SIZES[size]["budget"] * N
-
-
-def _sampler(kinetics: str, size: str):
-    """One sampler per kinetics and size, shared by the phase grid and every m:
-    Gillespie needs every partner, at most m per direction for m structures."""
-    if kinetics == "metropolis":
-        return molcomp.Metropolis(proposal="uniform", empty_prob=EMPTY_PROB)
-    partners = max(M_PHASE, *SIZES[size]["ms"])
-    return molcomp.Gillespie(empty_prob=EMPTY_PROB, partners=partners)
+    return s["sweeps"], float(s["time"] * N)
 
 
 def _setup(key, N: int, m: int):
     side = int(round(N**0.5))
     lat = molcomp.lattice.square(side, periodic=False)
     structs = molcomp.structures.random(key, lat, N, m)
-    return structs, learning.hebbian.clipped_or(structs, 1.0), max(2, side // 4)
+    return structs, learning.hebbian.clipped_or(structs, 1.0), max(3, side // 4)
+
+
+def _partners(size: str) -> int:
+    """Partner lists hold every designed partner, at most m per direction; one length
+    for the grid and every m, so they share compilations where batch shapes agree."""
+    return max(M_PHASE, *SIZES[size]["ms"])
+
+
+def _sampler(kinetics: str, partners: int):
+    if kinetics == "metropolis":
+        return molcomp.Metropolis(
+            proposal="neighbour",
+            neighbour_prob=NEIGHBOUR_PROB,
+            empty_prob=EMPTY_PROB,
+            partners=partners,
+        )
+    return molcomp.Gillespie(empty_prob=EMPTY_PROB, partners=partners)
 
 
 @eqx.filter_jit
-def _runs(keys, couplings, lat, betas, mus, cues, sampler, steps, max_events):
-    """One batch: run r has its own beta (epsilon), mu and cue. Metropolis runs are
-    vmapped (block updates vectorise across runs); Gillespie runs go one after another
-    (`lax.map`), since a vmapped event loop makes every run as many events as the
-    busiest one, and compiles to a larger program."""
+def _runs(keys, couplings, lat, beta, mus, cues, sampler, sweeps, duration, max_events):
+    """One vmapped batch sharing epsilon (beta), so the dense beta * J table and the
+    partner lists are built once, not per run; run r has its own mu, cue and key."""
 
-    def one(args):
-        key, beta, mu, cue = args
+    def one(key, mu, cue):
         model = molcomp.PottsModel(lat, couplings, jnp.full(couplings.q, mu), beta, empty=True)
-        return analog.memory.run_kinetics(key, model, sampler, cue, steps, max_events)
+        if isinstance(sampler, molcomp.Gillespie):
+            return analog.memory.run_kinetics(key, model, sampler, cue, duration, max_events)
+        return analog.memory.run_kinetics(key, model, sampler, cue, sweeps, 0)
 
-    if isinstance(sampler, molcomp.Gillespie):
-        return jax.lax.map(one, (keys, betas, mus, cues))
-    return jax.vmap(one)((keys, betas, mus, cues))
+    return jax.vmap(one)(keys, mus, cues)
 
 
-def _batch(key, structs, J, betas, mus, cues, kinetics: str, size: str):
+def _batch(key, structs, J, eps, mus, cues, kinetics: str, size: str):
+    """Run one batch; returns (Readout, runs that Gillespie's event cap stopped short of
+    time T)."""
     N = structs.n_species
-    T = _sweeps(size, N)
-    keys = jax.random.split(key, cues.shape[0])
-    return _runs(
-        keys, J, structs.lattice, jnp.asarray(betas, jnp.float32), jnp.asarray(mus, jnp.float32),
-        cues, _sampler(kinetics, size), T, EVENT_SLACK * N * T,
+    sweeps, T = _budget(kinetics, size, N)
+    configs, elapsed = _runs(
+        jax.random.split(key, cues.shape[0]), J, structs.lattice, jnp.float32(eps),
+        jnp.asarray(mus, jnp.float32), cues, _sampler(kinetics, _partners(size)), sweeps,
+        jnp.float32(T), jnp.int32(EVENTS_PER_SITE * N),
     )  # fmt: skip
+    capped = int(np.sum(np.asarray(elapsed) < 0.999 * T)) if kinetics == "gillespie" else 0
+    return analog.memory.readout(structs, configs), capped
 
 
-def classify(structs, configs) -> list[str]:
-    out = analog.memory.readout(structs, configs)
-    n = structs.n_species
-    phases = []
-    for i in range(len(out.error)):
-        if out.chimera[i] and out.cluster[i] >= n / 4:
-            phases.append("chimera")
-        elif out.error[i] <= 0.5:
-            phases.append("assembly")
-        elif out.occupancy[i] >= 0.5:
-            phases.append("liquid")
-        else:
-            phases.append("dispersion")
-    return phases
+class _Progress:
+    """Finished batches in DIR/multifarious_progress.json, keyed by code version and
+    size, so that a rerun after an interruption skips them (no file without DIR)."""
+
+    def __init__(self, ctx: Context, size: str):
+        self.path = None if ctx.out is None else ctx.out / f"{NAME}_progress.json"
+        self.prefix = f"{source_hash()}|{size}|"
+        self.data = {}
+        if self.path is not None and self.path.exists():
+            try:
+                self.data = json.loads(self.path.read_text())
+            except ValueError:
+                self.data = {}
+
+    def get(self, key: str):
+        return self.data.get(self.prefix + key)
+
+    def put(self, key: str, value) -> None:
+        self.data[self.prefix + key] = value
+        if self.path is not None:
+            write_atomic(self.path, json.dumps(self.data, indent=0).encode())
+
+
+def _progress(ctx: Context, size: str) -> _Progress:
+    if (NAME, "progress") not in ctx.cache:
+        ctx.cache[NAME, "progress"] = _Progress(ctx, size)
+    return ctx.cache[NAME, "progress"]
+
+
+def _say(msg: str) -> None:
+    tqdm.write(f"    {NAME}: {msg}")
+
+
+def _majority(phases) -> str:
+    """The most common phase; ties go to the earlier one in PHASES."""
+    counts = [sum(p == name for p in phases) for name in PHASES]
+    return PHASES[int(np.argmax(counts))]
 
 
 def _phase_grid(kinetics: str, size: str, seed: int, ctx: Context):
-    """(eps, mus, grid of phases), computed once per run and kinetics (ctx.cache)."""
+    """{(eps, delta): phase}, one vmapped batch per epsilon (every delta and seed)."""
     if (NAME, "phases", kinetics) in ctx.cache:
         return ctx.cache[NAME, "phases", kinetics]
     s = SIZES[size]
-    N, g, seeds = s["N"], s["grid"], s["seeds"]
+    N, seeds, deltas = s["N"], s["seeds"], np.asarray(s["delta"])
     structs, J, k = _setup(jax.random.key(seed), N, M_PHASE)
-    eps, mus = np.linspace(*EPS_RANGE, g), np.linspace(*MU_RANGE, g)
-    E, U, R = np.meshgrid(eps, mus, np.arange(seeds), indexing="ij")
     cue_table = jnp.stack([analog.memory.seed(structs, a, k) for a in range(M_PHASE)])
+    D, R = np.meshgrid(deltas, np.arange(seeds), indexing="ij")
     cues = cue_table[R.ravel() % M_PHASE]
-    configs = _batch(jax.random.key(seed + 1), structs, J, E.ravel(), U.ravel(), cues,
-                     kinetics, size)  # fmt: skip
-    phases = np.array(classify(structs, configs)).reshape(g, g, seeds)
-    grid = [[Counter(phases[i, j]).most_common(1)[0][0] for j in range(g)] for i in range(g)]
-    ctx.cache[NAME, "phases", kinetics] = (eps, mus, grid)
+    store = _progress(ctx, size)
+    grid, capped = {}, 0
+    for i, eps in enumerate(s["eps"]):
+        key = f"phases|{kinetics}|eps={eps:g}"
+        done = store.get(key)
+        if done is None:
+            t0 = time.perf_counter()
+            k_col = jax.random.fold_in(jax.random.key(seed + 1), i)
+            mus = -(eps + D.ravel())
+            out, n_capped = _batch(k_col, structs, J, eps, mus, cues, kinetics, size)
+            done = {"phases": analog.memory.phase(out, N), "capped": n_capped}
+            store.put(key, done)
+            _say(f"{kinetics} N={N} eps={eps:g}: {done['phases']} "
+                 f"({done['capped']} capped, {time.perf_counter() - t0:.0f} s)")  # fmt: skip
+        capped += done["capped"]
+        per_point = np.array(done["phases"]).reshape(len(deltas), seeds)
+        for j, delta in enumerate(deltas):
+            grid[eps, float(delta)] = _majority(per_point[j])
+    ctx.cache[NAME, "phases", kinetics] = grid
+    if kinetics == "gillespie":
+        _say(f"gillespie grid: {capped} runs stopped at the event cap before time T")
     if ctx.out is not None and all((NAME, "phases", kin) in ctx.cache for kin in KINETICS):
-        _plot(ctx, N)
-    return eps, mus, grid
+        _plot(ctx, size)
+    return grid
 
 
 def _phase_run(kinetics: str, phase: str, size: str, seed: int, ctx: Context):
-    _, _, grid = _phase_grid(kinetics, size, seed, ctx)
-    n = sum(p == phase for row in grid for p in row)
+    grid = _phase_grid(kinetics, size, seed, ctx)
+    n = sum(p == phase for p in grid.values())
     return [Measurement("phase_points", float(n), "grid points", phase == "assembly")]
 
 
-def _plot(ctx: Context, N: int):
+def _plot(ctx: Context, size: str):
+    """Both maps in the (epsilon, mu) plane: one cell per grid point (the grid is
+    sheared, mu = -(epsilon + delta)), with the lines where one and two designed bonds
+    balance the chemical potential."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+    s = SIZES[size]
+    eps, deltas = np.asarray(s["eps"]), np.asarray(s["delta"])
+
+    def edges(v):
+        mid = (v[1:] + v[:-1]) / 2
+        return np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
+
+    E, Dl = np.meshgrid(edges(eps), edges(deltas), indexing="ij")
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
     cmap = ListedColormap(["tab:green", "tab:orange", "tab:blue", "lightgrey"])
     for ax, kin in zip(axes, KINETICS):
-        eps, mus, grid = ctx.cache[NAME, "phases", kin]
-        codes = np.array([[PHASES.index(p) for p in row] for row in grid])
-        ax.imshow(codes.T, origin="lower", cmap=cmap, vmin=0, vmax=3, aspect="auto",
-                  extent=(eps[0], eps[-1], mus[0], mus[-1]))  # fmt: skip
-        ax.set(title=f"{kin}, N={N}, m={M_PHASE}", xlabel="epsilon (kT)", ylabel="mu (kT)")
+        grid = ctx.cache[NAME, "phases", kin]
+        codes = np.array([[PHASES.index(grid[e, float(d)]) for d in deltas] for e in eps])
+        ax.pcolormesh(E, -(E + Dl), codes, cmap=cmap, vmin=0, vmax=3, edgecolors="white")
+        x = np.array([E.min(), E.max()])
+        ax.plot(x, -x, "k--", lw=0.8, label="mu = -eps")
+        ax.plot(x, -2 * x, "k:", lw=0.8, label="mu = -2 eps")
+        ax.set(title=f"{kin}, N={s['N']}, m={M_PHASE}", xlabel="epsilon (kT)", ylabel="mu (kT)")
+        ax.legend(fontsize=7, loc="lower left")
     handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(i)) for i in range(4)]
     fig.legend(handles, PHASES, loc="lower center", ncol=4, fontsize=8)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
-    write_atomic(ctx.out / "multifarious_phases.png", buf.getvalue())
+    write_atomic(ctx.out / f"{NAME}_phases.png", buf.getvalue())
 
 
-def _success(kinetics: str, size: str, N: int, m: int, seed: int) -> float:
+def _success(kinetics: str, size: str, N: int, m: int, seed: int, ctx: Context) -> float:
+    """Fraction of `runs` seeded recalls of structure alpha = run mod m that retrieve it
+    with error < 0.05 within the budget (one vmapped batch)."""
+    store = _progress(ctx, size)
+    key = f"success|{kinetics}|N={N}|m={m}"
+    if store.get(key) is not None:
+        return store.get(key)["fraction"]
+    t0 = time.perf_counter()
+    s = SIZES[size]
     structs, J, k = _setup(jax.random.fold_in(jax.random.key(seed), m), N, m)
-    runs = _runs_per_batch(size)
-    alphas = np.arange(runs) % m
+    alphas = np.arange(s["runs"]) % m
     cues = jnp.stack([analog.memory.seed(structs, a, k) for a in range(m)])[alphas]
-    full = np.ones(runs)
-    configs = _batch(jax.random.key(seed + m), structs, J, EPS_CAPACITY * full,
-                     MU_CAPACITY * full, cues, kinetics, size)  # fmt: skip
-    out = analog.memory.readout(structs, configs)
-    return float(np.mean(out.success & (out.retrieved == alphas)))
+    mus = np.full(s["runs"], -(EPS_CAPACITY + DELTA_CAPACITY))
+    out, capped = _batch(jax.random.key(seed + 7919 * m), structs, J, EPS_CAPACITY, mus,
+                         cues, kinetics, size)  # fmt: skip
+    frac = float(np.mean(out.success & (out.retrieved == alphas)))
+    store.put(key, {"fraction": frac, "capped": capped})
+    err, wall = np.median(out.error), time.perf_counter() - t0
+    _say(
+        f"{kinetics} N={N} m={m}: success {frac:.2f}, median error {err:.3f}, "
+        f"{capped} capped ({wall:.0f} s)"
+    )
+    return frac
 
 
-def _m_max(kinetics: str, size: str, seed: int, ctx: Context) -> dict:
-    """{N: m_max} for every capacity size, computed once per run and kinetics."""
-    if (NAME, "m_max", kinetics) not in ctx.cache:
-        s = SIZES[size]
-        values = {}
-        for N in s["caps"]:
-            fr = [_success(kinetics, size, N, m, seed) for m in s["ms"]]
-            values[N] = analog.memory.crossing(s["ms"], fr, 0.9)
-            ctx.cache[NAME, "success", kinetics, N] = dict(zip(s["ms"], fr))
-        ctx.cache[NAME, "m_max", kinetics] = values
-    return ctx.cache[NAME, "m_max", kinetics]
+def _m_max(kinetics: str, N: int, size: str, seed: int, ctx: Context) -> float:
+    if (NAME, "m_max", kinetics, N) not in ctx.cache:
+        ms = SIZES[size]["ms"]
+        fractions = [_success(kinetics, size, N, m, seed, ctx) for m in ms]
+        ctx.cache[NAME, "m_max", kinetics, N] = analog.memory.crossing(ms, fractions, LEVEL)
+    return ctx.cache[NAME, "m_max", kinetics, N]
 
 
 def _capacity_run(kinetics: str, N: int, size: str, seed: int, ctx: Context):
-    return [Measurement("m_max", _m_max(kinetics, size, seed, ctx)[N], "structures", True)]
+    return [Measurement("m_max", _m_max(kinetics, N, size, seed, ctx), "structures", True)]
+
+
+def fit_exponent(Ns, m_max) -> tuple[float, float | None]:
+    """Least-squares slope of log m_max against log N over the sizes with m_max > 0,
+    and its standard error (None with fewer than three sizes); (0, None) below two."""
+    pts = [(n, v) for n, v in zip(Ns, m_max) if v > 0]
+    if len(pts) < 2:
+        return 0.0, None
+    x, y = np.log([n for n, _ in pts]), np.log([v for _, v in pts])
+    slope, icpt = np.polyfit(x, y, 1)
+    if len(pts) < 3:
+        return float(slope), None
+    resid = y - (slope * x + icpt)
+    se = np.sqrt(np.sum(resid**2) / (len(pts) - 2) / np.sum((x - x.mean()) ** 2))
+    return float(slope), float(se)
 
 
 def _exponent_run(kinetics: str, size: str, seed: int, ctx: Context):
-    ok = [(n, v) for n, v in _m_max(kinetics, size, seed, ctx).items() if v > 0]
-    slope = 0.0  # fewer than two sizes with m_max > 0: no fit (params say how many)
-    if len(ok) >= 2:
-        slope = float(np.polyfit(np.log([n for n, _ in ok]), np.log([v for _, v in ok]), 1)[0])
-    return [Measurement("capacity_exponent", slope, "", True)]
+    Ns = SIZES[size]["caps"]
+    slope, se = fit_exponent(Ns, [_m_max(kinetics, N, size, seed, ctx) for N in Ns])
+    out = [Measurement("capacity_exponent", slope, "", True)]
+    if se is not None:
+        out.append(Measurement("capacity_exponent_stderr", se, "", False))
+    return out
 
 
 def cases(size: str) -> list[Case]:
     s = SIZES[size]
     seed = 0
     out = []
-    common = dict(proposal="uniform", empty_prob=EMPTY_PROB, budget=s["budget"])
     for kin in KINETICS:
-        base = dict(kinetics=kin, N=s["N"], m=M_PHASE, grid=s["grid"], seeds=s["seeds"],
-                    sweeps=_sweeps(size, s["N"]), **common)  # fmt: skip
+        common = dict(kinetics=kin, empty_prob=EMPTY_PROB)
+        if kin == "metropolis":
+            common.update(proposal="neighbour", neighbour_prob=NEIGHBOUR_PROB,
+                          sweeps=s["sweeps"])  # fmt: skip
+        else:
+            common.update(proposal="uniform", time_per_N15=s["time"],
+                          events_per_site=EVENTS_PER_SITE)  # fmt: skip
+        grid = dict(N=s["N"], m=M_PHASE, eps=_csv(s["eps"]), delta=_csv(s["delta"]),
+                    seeds=s["seeds"])  # fmt: skip
         for phase in PHASES:
             run = functools.partial(_phase_run, kin, phase, size, seed)
             out.append(Case(f"phases {kin} N={s['N']} {phase}", "molcomp", "physical",
-                            {**base, "phase": phase}, run, 1, seed))  # fmt: skip
-    for kin in KINETICS:
-        cap = dict(kinetics=kin, ms=list(s["ms"]), runs=_runs_per_batch(size),
-                   epsilon=EPS_CAPACITY, mu=MU_CAPACITY, threshold=0.9, **common)  # fmt: skip
+                            {**common, **grid, "phase": phase}, run, 1, seed))  # fmt: skip
+        cap = dict(ms=_csv(s["ms"]), runs=s["runs"], epsilon=EPS_CAPACITY,
+                   mu=-(EPS_CAPACITY + DELTA_CAPACITY), threshold=LEVEL)  # fmt: skip
         for N in s["caps"]:
             run = functools.partial(_capacity_run, kin, N, size, seed)
             out.append(Case(f"m_max {kin} N={N}", "molcomp", "physical",
-                            {**cap, "N": N, "sweeps": _sweeps(size, N)}, run, 1, seed))  # fmt: skip
+                            {**common, **cap, "N": N}, run, 1, seed))  # fmt: skip
         run = functools.partial(_exponent_run, kin, size, seed)
         out.append(Case(f"capacity exponent {kin}", "molcomp", "physical",
-                        {**cap, "Ns": list(s["caps"])}, run, 1, seed))  # fmt: skip
+                        {**common, **cap, "Ns": _csv(s["caps"]), "n_points": len(s["caps"])},
+                        run, 1, seed))  # fmt: skip
     return out

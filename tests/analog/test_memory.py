@@ -1,5 +1,6 @@
 """Recall in a multifarious mixture: seeded retrieval at m = 1 and m = 2, dispersion far
-below the binding scale, Gillespie recall, capacity interpolation, bad input.
+below the binding scale, Gillespie recall, capacity interpolation, the phase of
+hand-built configurations, bad input.
 
 Documented parameters: an open 6 x 6 lattice, N = 36 species (each structure a random
 permutation filling the lattice), clipped-OR couplings epsilon = 8 kT, mu = -10 for
@@ -71,6 +72,28 @@ def test_gillespie_recall_m1():
     cues, _ = _cues(mem)
     _, out = am.recall(jax.random.key(3), mem, cues[:4], 2000)
     assert np.all(out.error < am.SUCCESS), out.error
+
+
+def test_phase_of_hand_built_configurations():
+    """The assembled structure, the empty lattice, a random dense packing (a contact is
+    designed with probability about m / N, so its order is far below 1/2) and two
+    half-structures side by side (each half internally designed, the seam not)."""
+    s = _memory(2).structures
+    half = N // 2
+    configs = jnp.stack(
+        [
+            s.configuration(0),
+            jnp.full(N, N),
+            jax.random.permutation(jax.random.key(5), N),
+            jnp.concatenate([s.configuration(0)[:half], s.configuration(1)[half:]]),
+        ]
+    )
+    out = am.readout(s, configs)
+    assert out.order[0] == 1.0 and out.order[2] < 0.2 and out.order[3] > 0.8
+    assert out.occupancy.tolist() == [1.0, 0.0, 1.0, 1.0] and out.error[3] > 0.5
+    assert am.phase(out, N) == ["assembly", "dispersion", "liquid", "chimera"]
+    # The thresholds are honoured: a stricter order threshold makes the halves a liquid.
+    assert am.phase(out, N, ordered=0.95)[3] == "liquid"
 
 
 def test_protocol_and_helpers():

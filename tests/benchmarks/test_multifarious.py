@@ -1,35 +1,48 @@
 """The multifarious benchmark at smoke size: every record the issue lists, with the
-exact metric names and params, phase counts that add up, and the phase-map PNG."""
+exact metric names and flat params, phase counts that add up, the phase-map PNG and the
+progress file a rerun resumes from; the exponent fit on exact power laws."""
 
-import contextlib
-import io
 import json
 
+import numpy as np
 import pytest
+import scipy.stats
 
-from benchmarks import _harness, multifarious
-from benchmarks._runner import main
+from benchmarks import multifarious
 
 
 @pytest.mark.slow
-def test_smoke_run_emits_every_record(tmp_path, monkeypatch):
-    monkeypatch.setattr(_harness, "source_hash", lambda: "fixed")
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        rc = main(["run", "--smoke", "--only", "multifarious", "--out", str(tmp_path)])
-    assert rc == 0, buf.getvalue()
-    recs = json.loads((tmp_path / "results.json").read_text())["records"]
+def test_smoke_run_emits_every_record(smoke_records, tmp_path):
+    recs = smoke_records(multifarious.NAME)
     size = multifarious.SIZES["smoke"]
+    n_points = len(size["eps"]) * len(size["delta"])
+    for r in recs:  # the contract: flat params (no lists or dicts)
+        assert all(isinstance(v, str | int | float) for v in r["params"].values()), r
     for kin in multifarious.KINETICS:
-        phase = [
-            r for r in recs if r["metric"] == "phase_points" and r["params"]["kinetics"] == kin
-        ]
+        mine = [r for r in recs if r["params"]["kinetics"] == kin]
+        phase = [r for r in mine if r["metric"] == "phase_points"]
         assert {r["params"]["phase"] for r in phase} == set(multifarious.PHASES)
         assert all(r["params"]["N"] == size["N"] and r["params"]["m"] == 4 for r in phase)
-        assert sum(r["value"] for r in phase) == size["grid"] ** 2
-        m_max = [r for r in recs if r["metric"] == "m_max" and r["params"]["kinetics"] == kin]
+        assert sum(r["value"] for r in phase) == n_points
+        m_max = [r for r in mine if r["metric"] == "m_max"]
         assert sorted(r["params"]["N"] for r in m_max) == sorted(size["caps"])
         assert all(0 <= r["value"] <= max(size["ms"]) for r in m_max)
-        exp = [r for r in recs if r["metric"] == "capacity_exponent"]
-        assert {r["params"]["kinetics"] for r in exp} == set(multifarious.KINETICS)
+        assert len([r for r in mine if r["metric"] == "capacity_exponent"]) == 1
     assert (tmp_path / "multifarious_phases.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    progress = json.loads((tmp_path / "multifarious_progress.json").read_text())
+    n_batches = len(size["eps"]) + len(size["caps"]) * len(size["ms"])
+    assert len(progress) == len(multifarious.KINETICS) * n_batches
+
+
+def test_exponent_fit():
+    Ns = [64, 144, 256, 400]
+    slope, se = multifarious.fit_exponent(Ns, [0.3 * n**0.5 for n in Ns])
+    assert slope == pytest.approx(0.5) and se == pytest.approx(0.0, abs=1e-6)
+    noisy = [0.3 * n**0.5 * f for n, f in zip(Ns, [1.1, 0.9, 1.05, 0.95])]
+    slope, se = multifarious.fit_exponent(Ns, noisy)
+    fit = scipy.stats.linregress(np.log(Ns), np.log(noisy))
+    assert slope == pytest.approx(fit.slope) and se == pytest.approx(fit.stderr)
+    # Sizes with m_max = 0 are left out; fewer than three points give no error bar.
+    slope, se = multifarious.fit_exponent(Ns, [0, 0, 2.0, 4.0])
+    assert slope == pytest.approx(np.log(2) / np.log(400 / 256)) and se is None
+    assert multifarious.fit_exponent(Ns, [0, 0, 0, 2.0]) == (0.0, None)
