@@ -61,7 +61,7 @@ def cases(size: str) -> list[Case]:
             params = common | dict(T=T, checkpointing=ckpt)
             params |= dict(block=block_length(T) if ckpt else 0)
             label = f"grad 2D N={n} T={T} " + ("checkpointed" if ckpt else "plain")
-            run = functools.partial(_run, n, T, ckpt, repeats)
+            run = functools.partial(_run, n, T, ckpt, repeats, max(lengths))
             out.append(Case(label, "molcomp", "physical", params, run, repeats))
     params = common | dict(checkpointing=True, T_min=min(lengths), T_max=max(lengths))
     run = functools.partial(_exponent, n, lengths)
@@ -75,7 +75,7 @@ def _msd(model, start, final):
     return jnp.mean(jnp.sum(d**2, axis=-1))
 
 
-def _compiled(n, T, ckpt, ctx: Context, seed=0):
+def _compiled(n, T, ckpt, longest, ctx: Context, seed=0):
     """The compiled gradient and its peak memory, cached per (N, T, checkpointing)."""
     done = ("gradient_memory.compiled", n, T, ckpt, seed)
     if done in ctx.cache:
@@ -85,11 +85,12 @@ def _compiled(n, T, ckpt, ctx: Context, seed=0):
     key = jax.random.key(seed)
     # Size the neighbour list by a forward run (which reallocates on overflow): an
     # overflow inside the differentiated trajectory cannot be redone, only raised.
-    # Shared by the plain and checkpointed cases of one T.
-    sized = ("gradient_memory.state", n, T, seed)
+    # One size for every T, from the longest run: clusters form and neighbour counts
+    # grow with T, and a list sized per T would mix that growth into memory vs T.
+    sized = ("gradient_memory.state", n, longest, seed)
     if sized not in ctx.cache:
         start = sampler.init(model, x)
-        forward = particles.run(key, model, sampler, start, T, block=math.gcd(T, 400))
+        forward = particles.run(key, model, sampler, start, longest, block=math.gcd(longest, 400))
         room = forward.state.neighbors.max_occupancy - start.neighbors.max_occupancy + 4
         ctx.cache[sized] = sampler.init(model, x, extra_capacity=room)
     state = ctx.cache[sized]
@@ -114,8 +115,8 @@ def _fits(peak: float) -> bool:
     return peak < total / 2
 
 
-def _run(n, T, ckpt, repeats, ctx: Context, seed=0):
-    compiled, model, peak = _compiled(n, T, ckpt, ctx, seed)
+def _run(n, T, ckpt, repeats, longest, ctx: Context, seed=0):
+    compiled, model, peak = _compiled(n, T, ckpt, longest, ctx, seed)
     out = [Measurement("peak_memory_bytes", peak, "bytes", False)]
     if _fits(peak):  # else: the memory analysis alone (the plain gradient at large T)
         t = median_time(lambda: compiled(model), repeats)
@@ -125,6 +126,6 @@ def _run(n, T, ckpt, repeats, ctx: Context, seed=0):
 
 def _exponent(n, lengths, ctx: Context, seed=0):
     """Log-log slope of the checkpointed peak memory against T (1/2: sqrt(T))."""
-    peaks = [_compiled(n, T, True, ctx, seed)[2] for T in lengths]
+    peaks = [_compiled(n, T, True, max(lengths), ctx, seed)[2] for T in lengths]
     slope = np.polyfit(np.log(lengths), np.log(peaks), 1)[0]
     return [Measurement("memory_exponent", float(slope), "", False)]
