@@ -10,13 +10,13 @@ from ._classifier import History as History
 from ._classifier import NucleationClassifier as NucleationClassifier
 from ._classifier import batch_scores as batch_scores
 from ._classifier import fit as fit
-from ._classifier import hard_mu as hard_mu
 from ._classifier import predict as predict
 from ._classifier import round_assignment as round_assignment
 from ._classifier import sinkhorn as sinkhorn
 from ._classifier_cnt import NucleationEstimate as NucleationEstimate
 from ._classifier_cnt import critical_window as critical_window
 from ._classifier_cnt import max_bonds as max_bonds
+from ._classifier_hill_climb import hard_mu as hard_mu
 from ._classifier_maps import AssignmentMap as AssignmentMap
 from ._classifier_maps import LinearMap as LinearMap
 from ._classifier_maps import check_features as check_features
