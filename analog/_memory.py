@@ -138,6 +138,7 @@ def readout(structs: st.Structures, configs, threshold: float = 0.2) -> Readout:
     ov = np.asarray(_bond_overlaps(structs, configs))
     host = np.asarray(configs)
     clusters = [st.largest_cluster(structs, c, threshold) for c in host]
+    partners = np.asarray(structs.partners())  # once: an eager JAX call per config adds up
     err = 1.0 - ov.max(axis=1)
     return Readout(
         retrieved=ov.argmax(axis=1),
@@ -146,15 +147,15 @@ def readout(structs: st.Structures, configs, threshold: float = 0.2) -> Readout:
         chimera=np.array([c.chimera for c in clusters]),
         cluster=np.array([c.sites.size for c in clusters]),
         occupancy=np.mean(host < structs.n_species, axis=1),
-        order=np.array([_order(structs, c) for c in host]),
+        order=np.array([_order(structs, c, partners) for c in host]),
         overlaps=ov,
     )
 
 
-def _order(structs: st.Structures, config: np.ndarray) -> float:
-    """Designed fraction of the contacts between occupied neighbours (1 when empty)."""
+def _order(structs: st.Structures, config: np.ndarray, partners: np.ndarray) -> float:
+    """Designed fraction of the contacts between occupied neighbours (1 when empty);
+    `partners`: `structs.partners()` on the host, (m, D, N)."""
     lat = structs.lattice
-    partners = np.asarray(structs.partners())  # (m, D, N): designed partner, or -1
     nb, mask = np.asarray(lat.neighbours), np.asarray(lat.mask)
     n, designed, contacts = structs.n_species, 0, 0
     for d in range(partners.shape[1]):  # forward directions: each contact once

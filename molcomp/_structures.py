@@ -67,17 +67,22 @@ class Structures(eqx.Module):
         species `alpha` places in direction d of species a, or -1 (oriented lattices)."""
         if self.lattice.n_directions is None:
             raise ValueError("partners need bond directions; a graph has none")
-        nb, mask = self.lattice.neighbours, self.lattice.mask
-        where = jnp.full(self.lattice.n_sites, -1).at[self.sites].set(jnp.arange(self.sites.size))
-        fwd = _forward(self.lattice)
-        y = where[nb[self.sites][:, fwd]]  # (p, D) patch index of the neighbour
-        ok = mask[self.sites][:, fwd] & (y >= 0)
-        b = jnp.where(ok[None], self.arrangements[:, jnp.maximum(y, 0)], -1)  # (m, p, D)
-        out = jnp.full((self.m, len(fwd), self.n_species), -1, jnp.int32)
-        a = jnp.broadcast_to(self.arrangements[:, :, None], b.shape)
-        al = jnp.broadcast_to(jnp.arange(self.m)[:, None, None], b.shape)
-        d = jnp.broadcast_to(jnp.arange(len(fwd))[None, None, :], b.shape)
-        return out.at[al, d, a].set(b.astype(jnp.int32))
+        return _partners(self)
+
+
+@eqx.filter_jit  # one compile per shape instead of a dozen eager ops (new m, new N)
+def _partners(structs: Structures) -> Int[Array, "m D N"]:
+    nb, mask, sites = structs.lattice.neighbours, structs.lattice.mask, structs.sites
+    where = jnp.full(structs.lattice.n_sites, -1).at[sites].set(jnp.arange(sites.size))
+    fwd = _forward(structs.lattice)
+    y = where[nb[sites][:, fwd]]  # (p, D) patch index of the neighbour
+    ok = mask[sites][:, fwd] & (y >= 0)
+    b = jnp.where(ok[None], structs.arrangements[:, jnp.maximum(y, 0)], -1)  # (m, p, D)
+    out = jnp.full((structs.m, len(fwd), structs.n_species), -1, jnp.int32)
+    a = jnp.broadcast_to(structs.arrangements[:, :, None], b.shape)
+    al = jnp.broadcast_to(jnp.arange(structs.m)[:, None, None], b.shape)
+    d = jnp.broadcast_to(jnp.arange(len(fwd))[None, None, :], b.shape)
+    return out.at[al, d, a].set(b.astype(jnp.int32))
 
 
 def _patch_bonds(lat: Lattice, sites: np.ndarray) -> np.ndarray:
