@@ -46,8 +46,9 @@ def table(name: str, records: list[dict], relative_to: dict[str, str] | None = N
     for metric, ref_metric in (relative_to or {}).items():
         ref = next((r for r in recs if r["metric"] == ref_metric), None)
         if ref is not None:
-            refs[metric] = (ref_metric, ref["value"])
-    ref_names = sorted({m for m, _ in refs.values()})
+            refs[metric] = (ref_metric, ref["value"], ref["case"])
+    ref_names = sorted({m for m, _, _ in refs.values()})
+    ref_cases = {m: c for m, _, c in refs.values()}
     head = ["case", "metric", *learners]
     head += [f"{OURS}/{p}" for p in peers if OURS in learners]
     head += [f"{learner}/{short(m)}" for m in ref_names for learner in learners]
@@ -71,7 +72,7 @@ def table(name: str, records: list[dict], relative_to: dict[str, str] | None = N
         lines.append("| " + " | ".join(cells) + " |")
     notes = [f"`{OURS}/<peer>`: ratio of the values (same case, same run settings)."]
     for m in ref_names:
-        notes.append(f"`<learner>/{short(m)}`: the value as a fraction of `{m}`.")
+        notes.append(f"`<learner>/{short(m)}`: the value as a fraction of `{m}` ({ref_cases[m]}).")
     return "\n".join(lines) + "\n\n" + " ".join(notes) + "\n"
 
 

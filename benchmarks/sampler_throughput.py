@@ -2,9 +2,10 @@
 
 Metrics: `site_updates_per_s` (L * L * chains * sweeps / seconds, median of repeats,
 warm-up excluded), `build_s` (model construction at L = 1024) and the reference
-`rng_uniforms_per_s` (uniform float32 from `jax.random`'s default threefry generator,
-the one molcomp's kernels draw from). molcomp is timed through `molcomp.sample`, i.e.
-exactly the kernels the exact-enumeration tests check.
+`rng_uniforms_per_s` (three generators, see `_rng_case`; the first, float32 uniforms
+from the generator molcomp's heat bath uses, is the reference of the `/rng` columns).
+molcomp is timed through `molcomp.sample`, i.e. exactly the kernels the
+exact-enumeration tests check.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 import molcomp
 from molcomp import interactions, lattice
-from molcomp._checkerboard import uniform16
+from molcomp._checkerboard import random_words, uniform16
 
 from ._harness import Case, Context, Measurement
 from ._timing import median_time
@@ -34,6 +35,7 @@ RATE = "site updates/s"
 # Uniforms per RNG call: one colour block of the L = 256 lattice, where issue targets
 # compare the heat bath with the random-number-bound rate.
 RNG_BATCH = 1 << 15
+GENERATORS = ("threefry-rbg-f32", "threefry-rbg-u16", "jax-uniform-f32")
 
 # Per size: (L, chains, sweeps) for block Gibbs Ising; (L, q, sweeps) Potts; Metropolis
 # lattice side and sweeps for q = 2 / many species / neighbour proposal; build side;
@@ -50,8 +52,10 @@ SIZES = {
         build_repeats=1,
     ),
     "quick": dict(
-        ising=[(64, 1, 400), (256, 1, 60), (1024, 1, 6)],
-        chains=(64, 32, 40),
+        # ~40-60 ms per timed call: `sample`'s fixed cost per call (~1-4 ms: key split,
+        # dispatch, argument checks) stays a few percent of the rate.
+        ising=[(64, 1, 1500), (256, 1, 200), (1024, 1, 20)],
+        chains=(64, 32, 120),
         potts=(256, 8, 20),
         # Many-species runs build a 41 MB coupling table once per call: enough sweeps
         # that the rate measures sweeps, as in a real run, not that set-up.
@@ -77,8 +81,8 @@ SIZES = {
 def cases(size: str) -> list[Case]:
     """The cases of one size, in run order (molcomp, then thrml, per case)."""
     s = SIZES[size]
-    out = [_rng_case(s["rng"], max(s["repeats"], 10))]
-    out.append(_rng_case(s["rng"], max(s["repeats"], 10), "jax-uniform-f32"))
+    # The first `rng_uniforms_per_s` record is the reference of the `/rng` columns.
+    out = [_rng_case(s["rng"], max(s["repeats"], 10), g) for g in GENERATORS]
     big = s["build"]
     for L, chains, sweeps in s["ising"]:
         if L == big:  # builds first, so thrml's big program is built (and timed) once
@@ -224,17 +228,21 @@ def _build_thrml(L: int, repeats: int, ctx: Context):
     return [Measurement("build_s", t, "s", False)]
 
 
-def _rng_case(n: int, repeats: int, generator: str = "threefry-rbg-u16") -> Case:
+def _rng_case(n: int, repeats: int, generator: str) -> Case:
     """`rng_uniforms_per_s` (kind reference) of a generator, drawn as a sweep draws them.
 
-    - "threefry-rbg-u16": what molcomp's checkerboard kernel uses: XLA's native ThreeFry
-      RngBitGenerator, each 32-bit word giving two 16-bit uniforms (learner molcomp).
-    - "jax-uniform-f32": `jax.random.uniform` float32 from the default threefry key,
-      one uniform per site update: the bound of a plain heat-bath sweep (learner jax).
+    - "threefry-rbg-f32": the generator molcomp's checkerboard kernel uses (XLA's native
+      ThreeFry RngBitGenerator), one float32 uniform per 32-bit word: the machine's
+      random-number-bound rate of a sweep that draws one uniform per site update, the
+      reference of the `/rng` columns (learner molcomp).
+    - "threefry-rbg-u16": the same words split into two 16-bit uniforms each, as the
+      kernel consumes them (learner molcomp).
+    - "jax-uniform-f32": `jax.random.uniform` float32 from the default threefry key
+      (learner jax).
     """
     batch = min(n, RNG_BATCH)
     params = {"generator": generator, "dtype": "float32", "batch": batch, "draws": n}
-    learner = "molcomp" if generator == "threefry-rbg-u16" else "jax"
+    learner = "jax" if generator.startswith("jax") else "molcomp"
     run = functools.partial(_run_rng, n, batch, repeats, generator)
     return Case(f"{generator} uniforms", learner, "reference", params, run, repeats)
 
@@ -247,6 +255,9 @@ def _run_rng(n: int, batch: int, repeats: int, generator: str, ctx: Context, see
     def uniforms(k):
         if generator == "jax-uniform-f32":
             return jax.random.uniform(k, (batch,), jnp.float32)
+        if generator == "threefry-rbg-f32":  # 24 random bits per float32, midpoints
+            words = random_words(k, (batch,))
+            return ((words >> 8).astype(jnp.float32) + 0.5) * np.float32(2.0**-24)
         return jnp.concatenate(uniform16(k, (batch // 2,)))
 
     @jax.jit

@@ -101,7 +101,7 @@ CASES = {
 
 # (case, chains, sweeps): `sample` runs chains batched (chain axis last, one random
 # draw for all) and a single chain unbatched; both layouts are checked.
-RUNS = [(name, 128, 800) for name in CASES] + [("ising_4x4_periodic", 1, 20000)]
+RUNS = [(name, 128, 2000) for name in CASES] + [("ising_4x4_periodic", 1, 20000)]
 
 
 @pytest.mark.parametrize("name,chains,steps", RUNS)
@@ -110,8 +110,11 @@ def test_checkerboard_matches_exact_enumeration(name, chains, steps):
     assert cb.eligible(model.lattice)
     sampler = molcomp.BlockGibbs()
     shape = (chains, model.lattice.n_sites) if chains > 1 else (model.lattice.n_sites,)
-    state = sampler.init(model, jnp.zeros(shape, jnp.int32))
-    state = molcomp.sample(jax.random.key(1), model, sampler, state, 50).state  # burn-in
+    start = jax.random.randint(jax.random.key(0), shape, 0, model.n_states)
+    state = sampler.init(model, start)
+    # Burn-in: the forbidden pair of the log-domain case relaxes slowly (from an all-zero
+    # start, 50 sweeps left a bias of ~0.04 in its marginals, more than the tolerance).
+    state = molcomp.sample(jax.random.key(1), model, sampler, state, 1000).state
     out = molcomp.sample(
         jax.random.key(2),
         model,
