@@ -54,8 +54,9 @@ def cluster_sizes(structs: Structures, config: Int[Array, " n"]) -> Int[Array, "
     """Sites of the largest cluster of each structure: connected sites joined by bonds
     that structure alpha designs (anywhere on the lattice), (m,). 0 when none formed.
 
-    Connected components by min-label propagation under `lax.while_loop` (JAX: vmaps
-    over configurations), on lattices with bond directions.
+    Connected components by min-label propagation with pointer jumping under
+    `lax.while_loop` (JAX: vmaps over configurations), on lattices with bond
+    directions.
     """
     lat = structs.lattice
     if lat.n_directions is None:
@@ -71,16 +72,21 @@ def cluster_sizes(structs: Structures, config: Int[Array, " n"]) -> Int[Array, "
 
 
 def _largest_component(ok, nb, n: int):
-    """Largest component (in sites) of the graph of bonds (x, nb[x, d]) where ok."""
+    """Largest component (in sites) of the graph of bonds (x, nb[x, d]) where ok.
+
+    Every label is a site of its own component, at most its own index; each round
+    takes the minimum across every bond, both ways, then jumps each label to its
+    label's label. The fixed point is the component minimum everywhere, reached in
+    far fewer rounds than the component's diameter."""
     touched = jnp.zeros(n, bool).at[nb].max(ok) | jnp.any(ok, axis=1)
-    labels = jnp.where(touched, jnp.arange(n), n)
+    labels = jnp.where(touched, jnp.arange(n), n)  # n: not in any bond (never read)
 
     def sweep(lab):
         for d in range(nb.shape[1]):
             y = nb[:, d]
             lab = jnp.where(ok[:, d], jnp.minimum(lab, lab[y]), lab)
             lab = lab.at[y].min(jnp.where(ok[:, d], lab, n))
-        return lab
+        return jnp.append(lab, n)[lab]  # pointer jumping
 
     def cond(c):
         return c[1]
@@ -92,6 +98,25 @@ def _largest_component(ok, nb, n: int):
 
     labels, _ = jax.lax.while_loop(cond, body, (labels, jnp.array(True)))
     return jnp.max(jnp.zeros(n + 1, jnp.int32).at[labels].add(1)[:n])
+
+
+def default_sampler(structs: Structures) -> molcomp.Metropolis:
+    """Metropolis with neighbour proposals that keeps a partner slot for every structure.
+
+    Under clipped-OR couplings a species binds one partner per structure in each
+    direction, all equally strongly; a partner table shorter than m (the sampler's
+    default is 8) drops some structures' partners at random, so neighbour moves would
+    never propose them and those structures would grow more slowly than the surrogate
+    assumes. A longer table proposes the same moves (only real partners are drawn) at
+    a higher cost per move, so it holds exactly m.
+
+    **Arguments:**
+
+    - `structs`: the classifier's `Structures`.
+
+    **Returns:** `molcomp.Metropolis(proposal="neighbour", partners=m)`.
+    """
+    return molcomp.Metropolis(proposal="neighbour", partners=int(structs.m))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,7 +170,7 @@ def simulate(
       structure whose largest cluster reaches `critical` sites; runs where none does
       do not vote).
     - `check_every`: sweeps between cluster-size checks (must divide `sweeps`).
-    - `sampler`: default `molcomp.Metropolis(proposal="neighbour")`.
+    - `sampler`: default `default_sampler(classifier.structures)`.
 
     **Returns:** a `SimulationResult`.
     """
@@ -164,7 +189,7 @@ def simulate(
     b0, b1 = (float(v) for v in beta)
     if not (b0 >= 0 and b1 >= 0):
         raise ValueError(f"beta must be two non-negative numbers, got {beta!r}")
-    sampler = molcomp.Metropolis(proposal="neighbour") if sampler is None else sampler
+    sampler = default_sampler(classifier.structures) if sampler is None else sampler
     if not isinstance(sampler, molcomp.Metropolis):
         raise TypeError(f"sampler must be a molcomp.Metropolis, got {type(sampler).__name__}")
     template = mixture(classifier, x[0], epsilon)

@@ -3,7 +3,7 @@ nucleates. `NucleationClassifier`, input maps (`AssignmentMap`, `LinearMap`), th
 window nucleation surrogate (`window_scores`) and its window size from nucleation
 theory (`critical_window`), training (`fit`: relaxed assignment,
 linear map or swap hill-climbing), `predict`, and the full-simulation readout
-(`simulate`, `mixture`, `cluster_sizes`)."""
+(`simulate`, `mixture`, `cluster_sizes`, `default_sampler`)."""
 
 from ._classifier import METHODS as METHODS
 from ._classifier import History as History
@@ -22,6 +22,7 @@ from ._classifier_maps import LinearMap as LinearMap
 from ._classifier_maps import check_features as check_features
 from ._classifier_sim import SimulationResult as SimulationResult
 from ._classifier_sim import cluster_sizes as cluster_sizes
+from ._classifier_sim import default_sampler as default_sampler
 from ._classifier_sim import mixture as mixture
 from ._classifier_sim import simulate as simulate
 from ._classifier_surrogate import WINDOW as WINDOW

@@ -19,7 +19,14 @@ random_state=0)`), pixels scaled to [0, 1]. Learners (kind `neural` unless noted
   `test_accuracy` is read out by the surrogate (which structure nucleates first) on
   all test images (target >= 0.8); `test_accuracy_simulated` by full simulation of
   the mixture (`analog.classifier.simulate`: anneal, majority over `pb_runs` runs) on
-  the first `pb_sim` test images (`params["readout"]`, `params["n_simulated"]`).
+  the first `pb_sim` test images (`params["readout"]`, `params["n_simulated"]`), and
+  `surrogate_agreement` is the fraction of those on which simulation and surrogate
+  pick the same class. The anneal ends at a bond energy beta epsilon = 5 kT, below
+  -mu of every dosed species (`PB_SIM`): with stronger bonds (8 x 1.2 = 9.6 kT
+  before) a single bond pays for most species, and since each species has a partner
+  of some structure beside almost any cluster, the lattice filled with a chimeric
+  aggregate of all ten structures' fragments (largest correctly bonded cluster 5-8
+  of 100 sites for every structure) whose vote was nearly random.
 
 Metrics per learner: `test_accuracy` (fraction) and `train_wall_s` (seconds of training,
 compilation included, evaluation excluded). Run alone:
@@ -72,8 +79,8 @@ SIZES = {
         batch=32,
         subset=None,
         pb_steps=400,
-        pb_sim=60,
-        pb_sweeps=300,
+        pb_sim=120,
+        pb_sweeps=1000,
         pb_runs=8,
     ),  # fmt: skip
     "full": dict(
@@ -84,15 +91,20 @@ SIZES = {
         batch=32,
         subset=None,
         pb_steps=1000,
-        pb_sim=200,
-        pb_sweeps=600,
+        pb_sim=300,
+        pb_sweeps=2000,
         pb_runs=16,
     ),  # fmt: skip
 }
 # phase-boundary classifier: lattice side (N = side^2 species), learning rate, L2 on W,
 # mu at x = 0 (dosing range mu_base +- ln 11), loss margin (ln units)
 PHASE_BOUNDARY = dict(side=10, lr=0.05, l2=1e-4, mu_base=-8.0, margin=4.0)
-PB_SIM = dict(epsilon=8.0, beta=(0.5, 1.2))  # the simulation readout's mixture and anneal
+# The simulation readout's mixture and anneal, in the structure-specific regime of the
+# dosing range mu in [-10.4, -5.6]: at the end beta epsilon = 5 kT is below -mu of
+# every species (a single bond never pays, so no chimeric aggregate of all ten
+# structures' fragments fills the lattice), yet two bonds pay for the densely dosed
+# species (10 > 5.6) and not for the sparse ones (10 < 10.4).
+PB_SIM = dict(epsilon=5.0, beta=(0.5, 1.0))
 
 
 def load(subset: int | None = None):
@@ -227,8 +239,10 @@ def _run_phase_boundary(s: dict, seed: int, ctx: Context):
         **PB_SIM,
     )  # fmt: skip
     sim_acc = float(np.mean(sim.classes == yte[:n]))
+    agree = float(np.mean(sim.classes == np.asarray(pred)[:n]))
     return _measures(float(np.mean(np.asarray(pred) == yte)), secs) + [
-        Measurement("test_accuracy_simulated", sim_acc, "fraction", True)
+        Measurement("test_accuracy_simulated", sim_acc, "fraction", True),
+        Measurement("surrogate_agreement", agree, "fraction", True),
     ]
 
 

@@ -293,6 +293,51 @@ def test_cluster_sizes(structs2):
     assert batched[1, 0] == 12 and batched[0, 0] == N
 
 
+def _largest_designed_cluster(arrangement, cfg, side):
+    """networkx: largest connected set of sites joined by bonds that one structure
+    designs (its species at neighbouring sites in the same relative position)."""
+    import networkx as nx
+
+    where = {int(a): divmod(i, side) for i, a in enumerate(np.asarray(arrangement))}
+    grid = np.asarray(cfg).reshape(side, side)
+    g = nx.Graph()
+    for r in range(side):
+        for c in range(side):
+            for dr, dc in ((0, 1), (1, 0)):
+                if r + dr < side and c + dc < side:
+                    a, b = int(grid[r, c]), int(grid[r + dr, c + dc])
+                    pa, pb = where.get(a), where.get(b)
+                    if pa and pb and (pb[0] - pa[0], pb[1] - pa[1]) == (dr, dc):
+                        g.add_edge((r, c), (r + dr, c + dc))
+    return max((len(c) for c in nx.connected_components(g)), default=0)
+
+
+def test_cluster_sizes_match_networkx():
+    # Winding clusters (a structure with a third of its sites emptied, some replaced by
+    # other species, or a mosaic of two structures) on a 16 x 16 lattice: exact sizes
+    # however many rounds the label propagation needs.
+    side = 16
+    n = side * side
+    lat = molcomp.lattice.square(side, periodic=False)
+    structs = molcomp.structures.random(jax.random.key(5), lat, n, 2)
+    rng = np.random.default_rng(0)
+    cfgs = []
+    for i in range(8):
+        cfg = np.asarray(structs.configuration(i % 2)).copy()
+        if i >= 6:
+            cfg = np.where(rng.random(n) < 0.5, cfg, np.asarray(structs.configuration(0)))
+        hole = rng.random(n) < 0.3
+        cfg[hole] = np.where(rng.random(hole.sum()) < 0.8, n, rng.integers(0, n, hole.sum()))
+        cfgs.append(cfg)
+    got = np.asarray(eqx.filter_jit(jax.vmap(clf_mod.cluster_sizes, (None, 0)))(
+        structs, jnp.asarray(np.stack(cfgs))
+    ))  # fmt: skip
+    arr = np.asarray(structs.arrangements)
+    want = [[_largest_designed_cluster(arr[a], c, side) for a in range(2)] for c in cfgs]
+    np.testing.assert_array_equal(got, want)
+    assert got.max() > 20  # large clusters were tested
+
+
 @pytest.fixture(scope="module")
 def simulated(structs2):
     """One simulation batch shared by the two tests below (one compile).
@@ -393,3 +438,22 @@ def test_mixture_model_signs(structs2):
     n_bonds = 2 * SIDE * (SIDE - 1)
     expected = -8.0 * n_bonds - float(jnp.sum(model.mu))
     assert abs(float(model.energy(cfg)) - expected) < 1e-3
+
+
+def test_default_sampler_proposes_every_structures_partner():
+    # 12 structures: each species has up to 12 equally strong partners per direction
+    # (one per structure), more than Metropolis's default table of 8.
+    lat = molcomp.lattice.square(SIDE, periodic=False)
+    structs = molcomp.structures.random(jax.random.key(5), lat, N, 12)
+    clf = clf_mod.NucleationClassifier(structs, clf_mod.AssignmentMap(np.arange(N), N), k=2)
+    model = clf_mod.mixture(clf, np.zeros(N, np.float32))
+    T, _ = model.tables()
+    # partners of neighbour state b in direction d: the a with T[d][a, b] < 0
+    designed = np.asarray((T < 0).sum(axis=1))  # (D, S)
+    empty = np.full(lat.n_sites, model.empty_state)
+    assert clf_mod.default_sampler(structs).partners == 12
+    kept = np.asarray(clf_mod.default_sampler(structs).init(model, empty).aux.n_partners)
+    np.testing.assert_array_equal(kept, designed)
+    assert designed.max() > 8  # the old default (8 slots) would drop some
+    short = np.asarray(molcomp.Metropolis(proposal="neighbour").init(model, empty).aux.n_partners)
+    assert np.any(short < designed)

@@ -12,7 +12,11 @@ def test_digits_smoke(smoke_records, tmp_path):
     records = smoke_records(digits_classification.NAME)
     for learner in ("lagrangian_mlp", "equilibrium_propagation", "rbm_linear", "phase_boundary"):
         got = {r["metric"]: r for r in records if r["learner"] == learner}
-        extra = {"test_accuracy_simulated"} if learner == "phase_boundary" else set()
+        extra = (
+            {"test_accuracy_simulated", "surrogate_agreement"}
+            if learner == "phase_boundary"
+            else set()
+        )
         assert set(got) == {"test_accuracy", "train_wall_s"} | extra
         assert 0.0 <= got["test_accuracy"]["value"] <= 1.0
         assert got["train_wall_s"]["value"] > 0
@@ -31,7 +35,22 @@ def test_digits_smoke(smoke_records, tmp_path):
     # trained on the window of the critical nucleus at the simulation's parameters
     smoke = digits_classification.SIZES["smoke"]
     assert pb[0]["params"]["k"] == digits_classification._pb_window(smoke).k == 2
+    pb_metrics = {r["metric"]: r["value"] for r in pb}
+    assert 0.0 <= pb_metrics["surrogate_agreement"] <= 1.0
     assert (tmp_path / "digits_classification.png").exists()
+
+
+def test_digits_phase_boundary_anneal_is_structure_specific():
+    # The anneal must end where one bond does not pay for any dosed species
+    # (beta epsilon < -mu_hi: else a chimeric aggregate fills the lattice), two bonds
+    # pay for the densest dosed species (2 beta epsilon > -mu_hi) and not for the
+    # sparsest (2 beta epsilon < -mu_lo).
+    import numpy as np
+
+    pb, sim = digits_classification.PHASE_BOUNDARY, digits_classification.PB_SIM
+    mu_hi, mu_lo = pb["mu_base"] + np.log(11.0), pb["mu_base"] - np.log(11.0)
+    bond = sim["epsilon"] * sim["beta"][1]
+    assert bond < -mu_hi < 2 * bond < -mu_lo
 
 
 def test_digits_split_is_stratified_70_30():

@@ -250,8 +250,8 @@ def test_many_species_neighbour_proposals(getkey):
 class _NoHastings(molcomp.Metropolis):
     """The neighbour proposal without its Hastings factor: a deliberately wrong sampler."""
 
-    def _propose(self, key, model, sigma, block, table):
-        new, log_h = super()._propose(key, model, sigma, block, table)
+    def _propose(self, words, model, sigma, block, table):
+        new, log_h = super()._propose(words, model, sigma, block, table)
         return new, jnp.zeros_like(log_h)
 
 
