@@ -90,13 +90,10 @@ def _setup(key, N: int, m: int):
     return structs, learning.hebbian.clipped_or(structs, 1.0), max(3, side // 4)
 
 
-def _partners(size: str) -> int:
-    """Partner lists hold every designed partner, at most m per direction; one length
-    for the grid and every m, so they share compilations where batch shapes agree."""
-    return max(M_PHASE, *SIZES[size]["ms"])
-
-
 def _sampler(kinetics: str, partners: int):
+    """`partners` = m: clipped-OR gives each species at most m designed partners per
+    direction, so the lists hold every one (exact), with no padding: an event's cost
+    grows with the list length squared (one compilation per m)."""
     if kinetics == "metropolis":
         return molcomp.Metropolis(
             proposal="neighbour",
@@ -128,7 +125,7 @@ def _batch(key, structs, J, eps, mus, cues, kinetics: str, size: str):
     sweeps, T = _budget(kinetics, size, N)
     configs, elapsed = _runs(
         jax.random.split(key, cues.shape[0]), J, structs.lattice, jnp.float32(eps),
-        jnp.asarray(mus, jnp.float32), cues, _sampler(kinetics, _partners(size)), sweeps,
+        jnp.asarray(mus, jnp.float32), cues, _sampler(kinetics, structs.m), sweeps,
         jnp.float32(T), jnp.int32(EVENTS_PER_SITE * N),
     )  # fmt: skip
     capped = int(np.sum(np.asarray(elapsed) < 0.999 * T)) if kinetics == "gillespie" else 0

@@ -11,11 +11,13 @@ proposing state s' with q(s' | s) = p_u / (S - 1) [s' != s] + p_e [s' = empty]
 
 which satisfies detailed balance with p ~ exp(-E). A site's channels are: the species
 coupled to one of its neighbours (from a sparse partner list, at most P per direction
-and neighbour state; m for m stored structures), the empty state, and all remaining
-species together, whose bonds vanish, so their summed rate follows from the sorted
-chemical potentials in O(log q). An event therefore costs O(k^2 P + k log n), not O(q):
-site rates live in a binary sum tree, and an event refreshes the site and its k
-neighbours.
+and neighbour state, with their couplings; m for m stored structures), the empty state,
+and all remaining species together, whose bonds vanish, so their summed rate follows
+from the sorted chemical potentials in O(log q). Candidates are compared pairwise,
+which both merges repeats and sums each one's bonds, so no dense q x q table is read.
+An event therefore costs O(k (kP)^2 + k sqrt n), not O(q): site rates live in a
+two-level sum tree (`_sumtree`), and an event reads and writes only the site, its k
+neighbours and their blocks - also when it is masked out, as in `advance`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,27 @@ from . import _sumtree
 from ._potts import PottsModel
 from ._sampler import AbstractSampler, ChainState, categorical_from_weights
 
+CHUNK = 16  # events per masked inner loop of `Gillespie.advance`
+TRIES = 4  # "other species" proposals drawn at once before a rejection loop
+# uniforms per event: the waiting time, the channel, the site, the proposals
+N_UNIFORMS = 2 + _sumtree.N_UNIFORMS + TRIES
+
+
+def _blocks(a):
+    """A sorted (m,) array as (ceil(m / G), G) blocks, G ~ sqrt(m), padded with +inf."""
+    G = max(1, round(a.size**0.5))
+    n = -(-a.size // G) * G
+    return jnp.full(n, jnp.inf, a.dtype).at[: a.size].set(a).reshape(-1, G)
+
+
+def _rank(blocks, v, strict: bool):
+    """How many entries of `_blocks` output are < v (strict) or <= v: the block by its
+    first entry, then within it. O(sqrt m) compares in a few fused operations, where a
+    binary search would be an inner loop of log m steps in every event."""
+    below = (lambda a: a < v) if strict else (lambda a: a <= v)
+    b = jnp.maximum(jnp.sum(below(blocks[:, 0])) - 1, 0)
+    return b * blocks.shape[1] + jnp.sum(below(blocks[b]))
+
 
 class Clock(eqx.Module):
     """Gillespie chain state kept in `ChainState.aux`: the physical time."""
@@ -39,12 +62,12 @@ class Clock(eqx.Module):
 class Prepared(eqx.Module):
     """Per-run tables derived from the model (see `Gillespie.prepare`)."""
 
-    T: jax.Array  # (D, S, S) beta * J, padded with the empty state
     mu: jax.Array  # (S,) chemical potential per state (0 for the empty state)
-    partners: jax.Array  # (D, S, P) states a with T[d][a, b] != 0, -1 pads
+    partners: jax.Array  # (D, S, P) states a with T[d][a, b] != 0 (T = beta J), -1 pads
+    values: jax.Array  # (D, S, P) T[d][a, b] for those a, 0 at pads
     order: jax.Array  # (q,) species sorted by mu
-    mu_sorted: jax.Array  # (q,)
-    cum: jax.Array  # (q + 1,) cumulative exp(mu_sorted - max mu)
+    mu_sorted: jax.Array  # (q,) in `_blocks`
+    cum: jax.Array  # (q + 1,) cumulative exp(mu_sorted - max mu), in `_blocks`
     mu_max: jax.Array
 
 
@@ -89,10 +112,12 @@ class Gillespie(AbstractSampler):
         return ChainState(config, Clock(jnp.zeros((), jnp.float32)))
 
     def prepare(self, model) -> Prepared:
-        """Dense tables, the sparse partner list and the sorted chemical potentials."""
+        """The sparse partner lists with their couplings and the sorted chemical
+        potentials."""
         T, mu = model.tables()
         P = min(self.partners, model.n_states)
-        nonzero = jnp.swapaxes(T != 0, 1, 2)  # [d, b, a]: a couples to neighbour b
+        T = jnp.swapaxes(T, 1, 2)  # [d, b, a]: a at the site, b its neighbour
+        nonzero = T != 0
         count = nonzero.sum(-1)
         T = eqx.error_if(
             T,
@@ -102,12 +127,14 @@ class Gillespie(AbstractSampler):
         )
         val, idx = jax.lax.top_k(nonzero.astype(jnp.float32), P)
         partners = jnp.where(val > 0, idx, -1).astype(jnp.int32)
+        values = jnp.where(val > 0, jnp.take_along_axis(T, idx, axis=2), 0.0)
         q = model.q
         order = jnp.argsort(mu[:q])
         mu_sorted = mu[:q][order]
         top = mu_sorted[-1]
         cum = jnp.concatenate([jnp.zeros(1), jnp.cumsum(jnp.exp(mu_sorted - top))])
-        return Prepared(T, mu, partners, order.astype(jnp.int32), mu_sorted, cum, top)
+        order = order.astype(jnp.int32)
+        return Prepared(mu, partners, values, order, _blocks(mu_sorted), _blocks(cum), top)
 
     # ---- rates -----------------------------------------------------------------------
     def _mix(self, model):
@@ -115,83 +142,82 @@ class Gillespie(AbstractSampler):
         return (1.0 - p_e) / (model.n_states - 1), p_e
 
     def _channels(self, model, prep: Prepared, sigma, x):
-        """Channels of site x: (rates (C,), targets (C,), L, excluded (C - 1,)).
+        """Channels of site x: (rates (C,), targets (C,), L, excluded (C - 1,), sums).
 
         Channels: the k * P candidate species, the empty state, and "any other species"
-        (target -1), whose members have rate nu * A * min(1, exp(mu_a + L)).
+        (target -1), whose members have rate nu * A * min(1, exp(mu_a + L)); `sums` is
+        `_all_species(L)`, reused to draw one of them.
         """
         lat = model.lattice
         d = jnp.asarray(model._directions())
-        nb = sigma[lat.neighbours[x]]  # (k,)
-        mask = lat.mask[x]
-        s = sigma[x]
+        nb = sigma[lat.neighbours[x]].astype(jnp.int32)  # (k,)
+        mask = lat.mask[x][:, None]
+        s = sigma[x].astype(jnp.int32)
         A, p_e = self._mix(model)
         nu = self.rate
-
-        def site_energy(a):  # (c,) states -> (c,) energies of those states at x
-            bonds = prep.T[d[None, :], a[:, None], nb[None, :]]
-            return jnp.sum(jnp.where(mask[None], bonds, 0.0), axis=1) - prep.mu[a]
-
-        e_s = site_energy(s[None])[0]
-        cand = jnp.where(mask[:, None], prep.partners[d, nb], -1).ravel()  # (k P,)
-        first = jnp.arange(cand.size)
-        dup = jnp.any((cand[:, None] == cand[None, :]) & (first[None, :] < first[:, None]), 1)
-        valid = (cand >= 0) & ~dup
+        cand = jnp.where(mask, prep.partners[d, nb], -1).ravel()  # (kP,)
+        bond = jnp.where(mask, prep.values[d, nb], 0.0).ravel()  # to the neighbour listing it
+        # A candidate's energy: its bonds to every neighbour that lists it (the lists
+        # hold every nonzero coupling); a repeat is valid only at its first copy.
+        same = cand[:, None] == cand[None, :]
+        energy = jnp.sum(jnp.where(same, bond[None, :], 0.0), 1) - prep.mu[jnp.maximum(cand, 0)]
+        valid = (cand >= 0) & ~jnp.any(same & jnp.tri(cand.size, k=-1, dtype=bool), 1)
+        e_s = jnp.sum(jnp.where(cand == s, bond, 0.0)) - prep.mu[s]
         is_empty = model.empty & (s == model.q)
         q_rev = A + p_e * is_empty
-        dE = site_energy(jnp.maximum(cand, 0)) - e_s
-        r_cand = nu * jnp.minimum(A, q_rev * jnp.exp(-dE))
-        r_cand = jnp.where(valid & (cand != s), r_cand, 0.0)
+        live = valid & (cand != s)
+        r_cand = nu * jnp.minimum(A, q_rev * jnp.exp(e_s - energy))
+        r_cand = jnp.where(live, r_cand, 0.0)
         if model.empty:
             r_empty = jnp.where(is_empty, 0.0, nu * jnp.minimum(A + p_e, A * jnp.exp(e_s)))
         else:
             r_empty = jnp.zeros(())
-        # The excluded species: valid candidates and the current species.
-        excluded = jnp.concatenate([jnp.where(valid, cand, -1), jnp.where(is_empty, -1, s)[None]])
-        excluded = jnp.where(
-            (excluded == s) & (jnp.arange(excluded.size) < cand.size), -1, excluded
-        )
+        # The excluded species: the other candidates and the current species, once each.
+        excluded = jnp.concatenate([jnp.where(live, cand, -1), jnp.where(is_empty, -1, s)[None]])
         L = e_s + jnp.log(q_rev / A)
         w_excl = jnp.where(
             excluded >= 0, jnp.minimum(1.0, jnp.exp(prep.mu[jnp.maximum(excluded, 0)] + L)), 0.0
         )
         n_excl = jnp.sum(excluded >= 0)
-        total, _, _ = self._all_species(prep, L)
-        rest = jnp.where(n_excl >= model.q, 0.0, jnp.maximum(total - jnp.sum(w_excl), 0.0))
+        sums = self._all_species(prep, L)
+        rest = jnp.where(n_excl >= model.q, 0.0, jnp.maximum(sums[0] - jnp.sum(w_excl), 0.0))
         rates = jnp.concatenate([r_cand, r_empty[None], (nu * A * rest)[None]])
         targets = jnp.concatenate([cand, jnp.full(1, model.q), jnp.full(1, -1)])
-        return rates, targets.astype(jnp.int32), L, excluded
+        return rates, targets.astype(jnp.int32), L, excluded, sums
 
     @staticmethod
     def _all_species(prep: Prepared, L):
         """sum_a min(1, exp(mu_a + L)) over all species, via the sorted mu: O(log q)."""
-        t = jnp.searchsorted(prep.mu_sorted, -L, side="left")  # species with weight < 1
-        q = prep.mu_sorted.size
-        part = jnp.where(prep.cum[t] > 0, jnp.exp(L + prep.mu_max + jnp.log(prep.cum[t])), 0.0)
+        t = _rank(prep.mu_sorted, -L, strict=True)
+        q = prep.order.size
+        cum = prep.cum.ravel()[t]
+        part = jnp.where(cum > 0, jnp.exp(L + prep.mu_max + jnp.log(cum)), 0.0)
         return (q - t) + part, part, t
 
-    def _draw_other(self, key, prep: Prepared, L, excluded, active):
+    def _draw_other(self, u, key, prep: Prepared, L, excluded, sums, active):
         """A species not in `excluded`, with probability ~ min(1, exp(mu_a + L)), by
-        rejection (only while `active`: under vmap every chain runs this loop)."""
-        total, part, t = self._all_species(prep, L)
-        q = prep.mu_sorted.size
+        rejection: the first accepted of the proposals from uniforms `u`, then (rarely,
+        and only while `active`: under vmap every chain runs the loop) fresh ones from
+        `key` (a pair: key, event index)."""
+        total, part, t = sums
+        q = prep.order.size
 
-        def draw(k):
-            v = jax.random.uniform(k) * total
-            low = jnp.searchsorted(prep.cum, v * jnp.exp(-(L + prep.mu_max)), side="right") - 1
+        def draw(u):
+            v = u * total
+            w = v * jnp.exp(-(L + prep.mu_max))
+            low = jax.vmap(lambda w: _rank(prep.cum, w, strict=False))(w) - 1
             j = jnp.where(v < part, jnp.minimum(low, t - 1), t + jnp.floor(v - part))
-            return prep.order[jnp.clip(j, 0, q - 1).astype(jnp.int32)]
-
-        def cond(c):
-            return active & jnp.any(c[1] == excluded)
+            a = prep.order[jnp.clip(j, 0, q - 1).astype(jnp.int32)]
+            ok = ~jnp.any(a[:, None] == excluded[None, :], axis=1)
+            return a[jnp.argmax(ok)], jnp.any(ok)
 
         def body(c):
-            k, _ = c
-            k, sub = jax.random.split(k)
-            return k, draw(sub)
+            n, _, _ = c
+            k = jax.random.fold_in(jax.random.fold_in(key[0], key[1]), n)
+            return n + 1, *draw(jax.random.uniform(k, u.shape))
 
-        k0, k1 = jax.random.split(key)
-        return jax.lax.while_loop(cond, body, (k0, draw(k1)))[1]
+        a, ok = draw(u)
+        return jax.lax.while_loop(lambda c: active & ~c[2], body, (jnp.int32(0), a, ok))[1]
 
     # ---- events ----------------------------------------------------------------------
     def _site_totals(self, model, prep, sigma, sites):
@@ -200,21 +226,26 @@ class Gillespie(AbstractSampler):
     def _tree(self, model, prep, sigma):
         return _sumtree.build(self._site_totals(model, prep, sigma, jnp.arange(sigma.size)))
 
-    def _event(self, key, model, prep, sigma, tree):
-        """One event: (sigma, tree, expected holding time 1 / R, sampled dt)."""
-        k_site, k_chan, k_other, k_dt = jax.random.split(key, 4)
-        total = tree[1]
-        x = _sumtree.draw(k_site, tree)
-        rates, targets, L, excluded = self._channels(model, prep, sigma, x)
-        c = categorical_from_weights(jax.random.uniform(k_chan), rates)
-        pick_other = (c == rates.size - 1) & (rates[-1] > 0)
-        other = self._draw_other(k_other, prep, L, excluded, pick_other).astype(jnp.int32)
+    def _event(self, u, key, model, prep, sigma, tree, go=True):
+        """One event from uniforms `u` (`N_UNIFORMS`; u[0], the waiting time, is the
+        caller's) if `go`, else none: (sigma, tree). Either way only the site, its
+        neighbours and their blocks of the tree are read and written (a masked event
+        writes back what it read), so masking costs no copy of sigma or the tree."""
+        x = _sumtree.descend(u[2 : 2 + _sumtree.N_UNIFORMS], tree)
+        rates, targets, L, excluded, sums = self._channels(model, prep, sigma, x)
+        c = categorical_from_weights(u[1], rates)
+        pick_other = go & (c == rates.size - 1) & (rates[-1] > 0)
+        u_other = u[u.size - TRIES :]
+        other = self._draw_other(u_other, key, prep, L, excluded, sums, pick_other)
         new = jnp.where(pick_other, other, targets[c])
-        sigma = sigma.at[x].set(new.astype(sigma.dtype))
+        sigma = sigma.at[x].set(jnp.where(go, new.astype(sigma.dtype), sigma[x]))
         touched = jnp.concatenate([x[None], model.lattice.neighbours[x]])
-        tree = _sumtree.update(tree, touched, self._site_totals(model, prep, sigma, touched))
-        dt = jax.random.exponential(k_dt) / total
-        return sigma, tree, 1.0 / total, dt
+        rates = jnp.where(
+            go,
+            self._site_totals(model, prep, sigma, touched),
+            _sumtree.leaves(tree, touched),
+        )
+        return sigma, _sumtree.update(tree, touched, rates)
 
     def step(self, key, model, state, prepared=None):
         prep = self.prepare(model) if prepared is None else prepared
@@ -224,8 +255,11 @@ class Gillespie(AbstractSampler):
 
         def body(carry, k):
             sigma, tree, hold, dt = carry
-            sigma, tree, h, t = self._event(k, model, prep, sigma, tree)
-            return (sigma, tree, hold + h, dt + t), None
+            k_u, k_more = jax.random.split(k)
+            u = jax.random.uniform(k_u, (N_UNIFORMS,))
+            total = tree.total
+            sigma, tree = self._event(u, (k_more, 0), model, prep, sigma, tree)
+            return (sigma, tree, hold + 1.0 / total, dt - jnp.log1p(-u[0]) / total), None
 
         zero = jnp.zeros((), jnp.float32)
         keys = jax.random.split(key, n_events)
@@ -243,23 +277,31 @@ class Gillespie(AbstractSampler):
         """
         prep = self.prepare(model) if prepared is None else prepared
         t_end = state.aux.time + jnp.asarray(duration, jnp.float32)
-
-        def cond(c):
-            return (c[2] < t_end) & (c[3] < max_events)
-
-        def body(c):
-            key, sigma, t, n, tree = c
-            key, k_dt, k_ev = jax.random.split(key, 3)
-            dt = jax.random.exponential(k_dt) / tree[1]
-            go = t + dt < t_end
-            s2, tree2, _, _ = self._event(k_ev, model, prep, sigma, tree)
-            sigma = jnp.where(go, s2, sigma)
-            tree = jnp.where(go, tree2, tree)
-            return key, sigma, jnp.where(go, t + dt, t_end), n + go, tree
-
         tree = self._tree(model, prep, state.config)
+
+        def running(t, n):
+            return (t < t_end) & (n < max_events)
+
+        # Events run in chunks of fixed length, each masked once the chain is done: a
+        # loop whose condition differs between chains (under vmap) would select the
+        # whole carry, O(n), after every iteration; here only once per chunk.
+        def chunk(c):
+            key, sigma, t, n, tree = c
+            key, k_u, k_more = jax.random.split(key, 3)
+            u = jax.random.uniform(k_u, (CHUNK, N_UNIFORMS))
+
+            def event(i, c):
+                sigma, t, n, tree = c
+                dt = -jnp.log1p(-u[i, 0]) / tree.total
+                live = running(t, n)
+                go = live & (t + dt < t_end)
+                sigma, tree = self._event(u[i], (k_more, i), model, prep, sigma, tree, go)
+                return sigma, jnp.where(go, t + dt, jnp.where(live, t_end, t)), n + go, tree
+
+            return key, *jax.lax.fori_loop(0, CHUNK, event, (sigma, t, n, tree))
+
         init = (key, state.config, state.aux.time, jnp.int32(0), tree)
-        _, sigma, t, n, _ = jax.lax.while_loop(cond, body, init)
+        _, sigma, t, n, _ = jax.lax.while_loop(lambda c: running(c[2], c[3]), chunk, init)
         info = {"events": n, "complete": t >= t_end}
         return ChainState(sigma, Clock(t)), info
 
@@ -277,9 +319,12 @@ def time_average(key, model, sampler: Gillespie, state: ChainState, events: int,
     def body(carry, k):
         sigma, tree, acc, w = carry
         f = fn(model, sigma)
-        s2, tree2, hold, dt = sampler._event(k, model, prep, sigma, tree)
+        k_u, k_more = jax.random.split(k)
+        u = jax.random.uniform(k_u, (N_UNIFORMS,))
+        hold = 1.0 / tree.total
+        s2, tree2 = sampler._event(u, (k_more, 0), model, prep, sigma, tree)
         acc = jax.tree_util.tree_map(lambda a, v: a + hold * v, acc, f)
-        return (s2, tree2, acc, w + hold), dt
+        return (s2, tree2, acc, w + hold), -jnp.log1p(-u[0]) * hold
 
     zero = jax.tree_util.tree_map(
         lambda s: jnp.zeros(s.shape, jnp.float32), jax.eval_shape(fn, model, state.config)

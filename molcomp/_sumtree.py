@@ -1,52 +1,76 @@
-"""A binary sum tree over n non-negative rates: O(log n) updates and draws.
+"""A two-level sum tree over n non-negative rates: updates and draws in a fixed, small
+number of array operations.
 
-Leaves sit at [P, 2P) of a (2P,) array (P the next power of two >= n, padded with
-zero rates) and node i holds tree[2i] + tree[2i + 1]. Nodes are always recomputed from
-their children, never updated incrementally, so no rounding error accumulates.
+The rates sit in blocks of B (B a power of two near sqrt(n); padded with zero rates);
+each block keeps its sum, and the total is the sum of the blocks. An update or a draw
+touches O(sqrt n) numbers, but in a handful of operations, where a binary tree needs
+two per level: inside a Gillespie event loop on a CPU the per-operation overhead, not
+the arithmetic, sets the cost. Sums are always recomputed from the rates, never
+updated incrementally, so no rounding error accumulates.
 """
 
 from __future__ import annotations
 
+import math
+
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-
-def _width(n: int) -> int:
-    return 1 << max(0, (n - 1).bit_length())
+N_UNIFORMS = 2  # uniforms one draw consumes: the block, then the rate in it
 
 
-def build(rates: jax.Array) -> jax.Array:
-    """The tree of `rates` (n,); tree[1] is their sum."""
+class SumTree(eqx.Module):
+    """Rates in blocks, with the block sums and their total."""
+
+    rates: jax.Array  # (n_blocks, B)
+    blocks: jax.Array  # (n_blocks,)
+    total: jax.Array  # ()
+
+
+def _block(n: int) -> int:
+    return 1 << max(0, round(math.log2(max(n, 1)) / 2))
+
+
+def build(rates: jax.Array) -> SumTree:
+    """The tree of `rates` (n,)."""
     n = rates.shape[0]
-    P = _width(n)
-    tree = jnp.zeros(2 * P, rates.dtype).at[P : P + n].set(rates)
-    width = P // 2
-    while width >= 1:
-        idx = jnp.arange(width, 2 * width)
-        tree = tree.at[idx].set(tree[2 * idx] + tree[2 * idx + 1])
-        width //= 2
-    return tree
+    B = _block(n)
+    padded = jnp.zeros(-(-n // B) * B, rates.dtype).at[:n].set(rates).reshape(-1, B)
+    blocks = padded.sum(1)
+    return SumTree(padded, blocks, blocks.sum())
 
 
-def update(tree: jax.Array, leaves: jax.Array, rates: jax.Array) -> jax.Array:
-    """Set the given leaves (repeats must carry equal rates) and refresh their ancestors."""
-    P = tree.shape[0] // 2
-    idx = P + leaves
-    tree = tree.at[idx].set(rates)
-    for _ in range(P.bit_length() - 1):
-        idx = idx // 2
-        tree = tree.at[idx].set(tree[2 * idx] + tree[2 * idx + 1])
-    return tree
+def update(tree: SumTree, idx: jax.Array, rates: jax.Array) -> SumTree:
+    """Set the rates at `idx` (repeats must carry equal rates) and refresh the sums."""
+    shape = tree.rates.shape
+    new = tree.rates.ravel().at[idx].set(rates).reshape(shape)
+    blk = idx // shape[1]
+    blocks = tree.blocks.at[blk].set(new[blk].sum(1))
+    return SumTree(new, blocks, blocks.sum())
 
 
-def draw(key, tree: jax.Array) -> jax.Array:
-    """A leaf with probability rate / total, one fresh uniform per level, so each
-    branching probability is exact to float32 (not only to 2^-24 of the total)."""
-    P = tree.shape[0] // 2
-    depth = P.bit_length() - 1
-    u = jax.random.uniform(key, (max(depth, 1),))
-    node = jnp.ones((), jnp.int32)
-    for level in range(depth):
-        left, right = tree[2 * node], tree[2 * node + 1]
-        node = 2 * node + (u[level] * (left + right) >= left).astype(jnp.int32)
-    return node - P
+def leaves(tree: SumTree, idx: jax.Array) -> jax.Array:
+    """The rates at `idx`."""
+    return tree.rates.ravel()[idx]
+
+
+def _pick(u, w):
+    """Inverse CDF: the first entry whose cumulative weight exceeds u * sum(w), so never
+    one of zero weight (rounding past the end falls back to the last positive one)."""
+    cdf = jnp.cumsum(w)
+    last = w.size - 1 - jnp.argmax(w[::-1] > 0)
+    return jnp.minimum(jnp.sum(cdf <= u * cdf[-1]), last).astype(jnp.int32)
+
+
+def descend(u: jax.Array, tree: SumTree) -> jax.Array:
+    """`draw` with given uniforms u (`N_UNIFORMS`,)."""
+    b = _pick(u[0], tree.blocks)
+    return b * tree.rates.shape[1] + _pick(u[1], tree.rates[b])
+
+
+def draw(key, tree: SumTree) -> jax.Array:
+    """An index with probability rate / total. A fresh uniform per level, so a block's
+    probability is exact to float32 relative to the total and a rate's relative to its
+    block (not only to 2^-24 of the total)."""
+    return descend(jax.random.uniform(key, (N_UNIFORMS,)), tree)
