@@ -18,7 +18,9 @@ attempt per site, attempt rate 1):
   assembles about N / (7 m) times faster per attempt than a uniform proposal.
 - `gillespie`: `Gillespie`, the continuous-time limit of the uniform-proposal chain
   (rejection-free, partner lists of at most m per direction), for `time * N` time
-  units or `EVENTS_PER_SITE * N` events, whichever comes first.
+  units or `events_per_site * N` events, whichever comes first (250 on the grid, where
+  the cap bounds the cost of the fast exchanges of a liquid; 1000 for capacity runs,
+  where it must not bind: at N = 1600 seeded m = 1 recall needs more than 250 N).
 
 Records: `phase_points` (params kinetics, phase, N, m), `m_max` (params kinetics, N)
 and `capacity_exponent` (+ `capacity_exponent_stderr`, params kinetics). A column of
@@ -54,7 +56,8 @@ PHASES = analog.memory.PHASES
 KINETICS = ("metropolis", "gillespie")
 M_PHASE = 4
 EMPTY_PROB, NEIGHBOUR_PROB = 0.1, 0.5
-EVENTS_PER_SITE = 250  # Gillespie event cap per run: EVENTS_PER_SITE * N
+# Gillespie event caps per run (x N): phase grid, capacity curve
+EVENTS_PER_SITE, EVENTS_PER_SITE_CAPACITY = 250, 1000
 LEVEL = 0.9  # m_max: where the success fraction crosses 90 %
 # Retrieval point of the capacity curve (kT): inside the assembly band of both kinetics.
 EPS_CAPACITY, DELTA_CAPACITY = 9.0, 4.0
@@ -118,7 +121,7 @@ def _runs(keys, couplings, lat, beta, mus, cues, sampler, sweeps, duration, max_
     return jax.vmap(one)(keys, mus, cues)
 
 
-def _batch(key, structs, J, eps, mus, cues, kinetics: str, size: str):
+def _batch(key, structs, J, eps, mus, cues, kinetics: str, size: str, events_per_site: int):
     """Run one batch; returns (Readout, runs that Gillespie's event cap stopped short of
     time T)."""
     N = structs.n_species
@@ -126,7 +129,7 @@ def _batch(key, structs, J, eps, mus, cues, kinetics: str, size: str):
     configs, elapsed = _runs(
         jax.random.split(key, cues.shape[0]), J, structs.lattice, jnp.float32(eps),
         jnp.asarray(mus, jnp.float32), cues, _sampler(kinetics, structs.m), sweeps,
-        jnp.float32(T), jnp.int32(EVENTS_PER_SITE * N),
+        jnp.float32(T), jnp.int32(events_per_site * N),
     )  # fmt: skip
     capped = int(np.sum(np.asarray(elapsed) < 0.999 * T)) if kinetics == "gillespie" else 0
     return analog.memory.readout(structs, configs), capped
@@ -190,7 +193,9 @@ def _phase_grid(kinetics: str, size: str, seed: int, ctx: Context):
             t0 = time.perf_counter()
             k_col = jax.random.fold_in(jax.random.key(seed + 1), i)
             mus = -(eps + D.ravel())
-            out, n_capped = _batch(k_col, structs, J, eps, mus, cues, kinetics, size)
+            out, n_capped = _batch(
+                k_col, structs, J, eps, mus, cues, kinetics, size, EVENTS_PER_SITE
+            )
             done = {"phases": analog.memory.phase(out, N), "capped": n_capped}
             store.put(key, done)
             _say(f"{kinetics} N={N} eps={eps:g}: {done['phases']} "
@@ -265,7 +270,7 @@ def _success(kinetics: str, size: str, N: int, m: int, seed: int, ctx: Context) 
     cues = jnp.stack([analog.memory.seed(structs, a, k) for a in range(m)])[alphas]
     mus = np.full(s["runs"], -(EPS_CAPACITY + DELTA_CAPACITY))
     out, capped = _batch(jax.random.key(seed + 7919 * m), structs, J, EPS_CAPACITY, mus,
-                         cues, kinetics, size)  # fmt: skip
+                         cues, kinetics, size, EVENTS_PER_SITE_CAPACITY)  # fmt: skip
     frac = float(np.mean(out.success & (out.retrieved == alphas)))
     store.put(key, {"fraction": frac, "capped": capped})
     err, wall = np.median(out.error), time.perf_counter() - t0
@@ -332,6 +337,8 @@ def cases(size: str) -> list[Case]:
                             {**common, **grid, "phase": phase}, run, 1, seed))  # fmt: skip
         cap = dict(ms=_csv(s["ms"]), runs=s["runs"], epsilon=EPS_CAPACITY,
                    mu=-(EPS_CAPACITY + DELTA_CAPACITY), threshold=LEVEL)  # fmt: skip
+        if kin == "gillespie":
+            cap["events_per_site"] = EVENTS_PER_SITE_CAPACITY
         for N in s["caps"]:
             run = functools.partial(_capacity_run, kin, N, size, seed)
             out.append(Case(f"m_max {kin} N={N}", "molcomp", "physical",
