@@ -18,9 +18,11 @@ attempt per site, attempt rate 1):
   assembles about N / (7 m) times faster per attempt than a uniform proposal.
 - `gillespie`: `Gillespie`, the continuous-time limit of the uniform-proposal chain
   (rejection-free, partner lists of at most m per direction), for `time * N` time
-  units or `events_per_site * N` events, whichever comes first (250 on the grid, where
-  the cap bounds the cost of the fast exchanges of a liquid; 1000 for capacity runs,
-  where it must not bind: at N = 1600 seeded m = 1 recall needs more than 250 N).
+  units or `events_per_site * N` events, whichever comes first. T = 200 N is twice the
+  time by which every seeded m = 1 recall had finished when measured at N = 64 to 1600
+  (80-100 N: the right species reaches a growth site at rate 0.9 / N). The event cap is 250 N on the grid,
+  where it bounds the cost of the fast exchanges of a liquid, and 1000 N in capacity
+  runs, where it must not bind (seeded m = 1 recall makes about 350 N at N = 1600).
 
 Records: `phase_points` (params kinetics, phase, N, m), `m_max` (params kinetics, N)
 and `capacity_exponent` (+ `capacity_exponent_stderr`, params kinetics). A column of
@@ -68,10 +70,10 @@ SIZES = {
     "smoke": dict(N=16, eps=(4.0, 10.0), delta=(0.0, 5.0), seeds=2, sweeps=40, time=8.0,
                   caps=(16,), ms=(1, 2), runs=4),
     "quick": dict(N=400, eps=(3.0, 5.0, 7.0, 9.0, 11.0, 13.0), delta=(0.0, 1.5, 3.0, 4.5, 6.0),
-                  seeds=4, sweeps=1500, time=100.0, caps=(64, 144, 256, 400),
+                  seeds=4, sweeps=1500, time=200.0, caps=(64, 144, 256, 400),
                   ms=(1, 2, 3, 4, 5, 6), runs=20),
     "full": dict(N=1600, eps=(3.0, 5.0, 7.0, 9.0, 11.0, 13.0), delta=(0.0, 1.5, 3.0, 4.5, 6.0),
-                 seeds=2, sweeps=2000, time=100.0, caps=(64, 144, 256, 400, 900, 1600),
+                 seeds=2, sweeps=2000, time=200.0, caps=(64, 144, 256, 400, 900, 1600),
                  ms=(1, 2, 3, 4, 5, 6), runs=20),
 }  # fmt: skip
 
@@ -327,7 +329,7 @@ def cases(size: str) -> list[Case]:
             common.update(proposal="neighbour", neighbour_prob=NEIGHBOUR_PROB,
                           sweeps=s["sweeps"])  # fmt: skip
         else:
-            common.update(proposal="uniform", time_per_N15=s["time"],
+            common.update(proposal="uniform", time_per_N=s["time"],
                           events_per_site=EVENTS_PER_SITE)  # fmt: skip
         grid = dict(N=s["N"], m=M_PHASE, eps=_csv(s["eps"]), delta=_csv(s["delta"]),
                     seeds=s["seeds"])  # fmt: skip
