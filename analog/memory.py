@@ -1,5 +1,6 @@
 """Associative recall in multifarious mixtures: `analog.memory.MixtureMemory`, `seed`,
-`enrich`, `recall`, `readout`, `phase`, `success_fraction`, `capacity`."""
+`enrich`, `recall`, `readout`, `phase`, `success_fraction`, `capacity`,
+`recall_times`."""
 
 from ._capacity import capacity as capacity
 from ._capacity import crossing as crossing
@@ -14,3 +15,4 @@ from ._memory import readout as readout
 from ._memory import recall as recall
 from ._memory import run_kinetics as run_kinetics
 from ._memory import seed as seed
+from ._recall_time import recall_times as recall_times

@@ -19,13 +19,17 @@ attempt per site, attempt rate 1):
 - `gillespie`: `Gillespie`, the continuous-time limit of the uniform-proposal chain
   (rejection-free, partner lists of at most m per direction), for `time * N` time
   units or `events_per_site * N` events, whichever comes first. T = 200 N is twice the
-  time by which every seeded m = 1 recall had finished when measured at N = 64 to 1600
-  (80-100 N: the right species reaches a growth site at rate 0.9 / N). The event cap is 250 N on the grid,
-  where it bounds the cost of the fast exchanges of a liquid, and 1000 N in capacity
-  runs, where it must not bind (seeded m = 1 recall makes about 350 N at N = 1600).
+  time by which every seeded m = 1 recall finishes at N = 64 to 1600 (80-100 N, the
+  `recall_time_max` records: the right species reaches a growth site at rate 0.9 / N).
+  The event cap is 250 N on the grid, where it bounds the cost of the fast exchanges
+  of a liquid, and 1000 N in capacity runs, where it must not bind (seeded m = 1
+  recall makes about 350 N events at N = 1600).
 
 Records: `phase_points` (params kinetics, phase, N, m), `m_max` (params kinetics, N)
-and `capacity_exponent` (+ `capacity_exponent_stderr`, params kinetics). A column of
+and `capacity_exponent` (+ `capacity_exponent_stderr`, params kinetics); the budget's
+check, `recall_time` (median first-passage time of seeded m = 1 recall, time units;
+left out when most runs never finish), `recall_time_max` (of the runs that finished)
+and `recall_unfinished` (params kinetics, N). A column of
 the grid (one epsilon: every delta and seed) and the runs at one (N, m) are each one
 vmapped batch; finished batches are kept in `multifarious_progress.json` next to the
 results, so an interrupted run resumes where it stopped.
@@ -63,6 +67,7 @@ EVENTS_PER_SITE, EVENTS_PER_SITE_CAPACITY = 250, 1000
 LEVEL = 0.9  # m_max: where the success fraction crosses 90 %
 # Retrieval point of the capacity curve (kT): inside the assembly band of both kinetics.
 EPS_CAPACITY, DELTA_CAPACITY = 9.0, 4.0
+RECALL_SEGMENTS = 20  # readouts of first-passage times per budget
 # N: phase-diagram species; eps x delta grid, `seeds` runs per point; sweeps: Metropolis
 # budget; time: Gillespie budget T = time * N; caps: capacity sizes; ms: structures
 # tried at each; runs: seeded recalls per (N, m).
@@ -295,6 +300,37 @@ def _capacity_run(kinetics: str, N: int, size: str, seed: int, ctx: Context):
     return [Measurement("m_max", _m_max(kinetics, N, size, seed, ctx), "structures", True)]
 
 
+def _recall_time(kinetics: str, N: int, size: str, seed: int, ctx: Context):
+    """First-passage times of seeded m = 1 recall at the retrieval point, read in
+    RECALL_SEGMENTS segments of the budget: what the budget must cover."""
+    store = _progress(ctx, size)
+    key = f"recall|{kinetics}|N={N}"
+    if store.get(key) is None:
+        t0 = time.perf_counter()
+        s = SIZES[size]
+        structs, J, k = _setup(jax.random.fold_in(jax.random.key(seed), 1), N, 1)
+        mu = jnp.full(J.q, -(EPS_CAPACITY + DELTA_CAPACITY))
+        model = molcomp.PottsModel(structs.lattice, J, mu, EPS_CAPACITY, empty=True)
+        sweeps, T = _budget(kinetics, size, N)
+        segment = T / RECALL_SEGMENTS if kinetics == "gillespie" else sweeps // RECALL_SEGMENTS
+        times = analog.memory.recall_times(
+            jax.random.key(seed + 104729), structs, model, _sampler(kinetics, 1),
+            jnp.stack([analog.memory.seed(structs, 0, k)] * s["runs"]), np.zeros(s["runs"], int),
+            segment, RECALL_SEGMENTS, EVENTS_PER_SITE_CAPACITY * N,
+        )  # fmt: skip
+        store.put(key, {"times": [None if np.isinf(t) else float(t) for t in times]})
+        _say(f"{kinetics} N={N} m=1 recall times: {sorted(times.tolist())} "
+             f"({time.perf_counter() - t0:.0f} s)")  # fmt: skip
+    times = np.array([np.inf if t is None else t for t in store.get(key)["times"]])
+    done, median = times[np.isfinite(times)], float(np.median(times))
+    out = [Measurement("recall_unfinished", float(times.size - done.size), "runs", False)]
+    if done.size:  # no time to report when no run finished; the median when most did
+        out.append(Measurement("recall_time_max", float(done.max()), "time units", False))
+    if np.isfinite(median):
+        out.append(Measurement("recall_time", median, "time units", False))
+    return out
+
+
 def fit_exponent(Ns, m_max) -> tuple[float, float | None]:
     """Least-squares slope of log m_max against log N over the sizes with m_max > 0,
     and its standard error (None with fewer than three sizes); (0, None) below two."""
@@ -345,6 +381,12 @@ def cases(size: str) -> list[Case]:
             run = functools.partial(_capacity_run, kin, N, size, seed)
             out.append(Case(f"m_max {kin} N={N}", "molcomp", "physical",
                             {**common, **cap, "N": N}, run, 1, seed))  # fmt: skip
+        rec = dict(m=1, runs=s["runs"], epsilon=EPS_CAPACITY, segments=RECALL_SEGMENTS,
+                   mu=-(EPS_CAPACITY + DELTA_CAPACITY))  # fmt: skip
+        for N in s["caps"]:
+            run = functools.partial(_recall_time, kin, N, size, seed)
+            out.append(Case(f"recall time {kin} N={N}", "molcomp", "physical",
+                            {**common, **rec, "N": N}, run, 1, seed))  # fmt: skip
         run = functools.partial(_exponent_run, kin, size, seed)
         out.append(Case(f"capacity exponent {kin}", "molcomp", "physical",
                         {**common, **cap, "Ns": _csv(s["caps"]), "n_points": len(s["caps"])},

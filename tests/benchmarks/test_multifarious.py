@@ -1,6 +1,7 @@
 """The multifarious benchmark at smoke size: every record the issue lists, with the
-exact metric names and flat params, phase counts that add up, the phase-map PNG and the
-progress file a rerun resumes from; the exponent fit on exact power laws."""
+exact metric names and flat params, phase counts that add up, recall times within the
+budget, the phase-map PNG and the progress file a rerun resumes from; the exponent fit
+on exact power laws."""
 
 import json
 
@@ -28,9 +29,20 @@ def test_smoke_run_emits_every_record(smoke_records, tmp_path):
         assert sorted(r["params"]["N"] for r in m_max) == sorted(size["caps"])
         assert all(0 <= r["value"] <= max(size["ms"]) for r in m_max)
         assert len([r for r in mine if r["metric"] == "capacity_exponent"]) == 1
+        # First-passage times of m = 1 recall: within the budget, a whole segment each.
+        unfinished = [r for r in mine if r["metric"] == "recall_unfinished"]
+        assert sorted(r["params"]["N"] for r in unfinished) == sorted(size["caps"])
+        assert all(0 <= r["value"] <= size["runs"] for r in unfinished)
+        for r in mine:
+            if r["metric"] in ("recall_time", "recall_time_max"):
+                N = r["params"]["N"]
+                budget = size["sweeps"] if kin == "metropolis" else size["time"] * N
+                seg = budget / multifarious.RECALL_SEGMENTS
+                assert seg <= r["value"] <= budget, r
+                assert r["value"] / seg == pytest.approx(round(r["value"] / seg)), r
     assert (tmp_path / "multifarious_phases.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     progress = json.loads((tmp_path / "multifarious_progress.json").read_text())
-    n_batches = len(size["eps"]) + len(size["caps"]) * len(size["ms"])
+    n_batches = len(size["eps"]) + len(size["caps"]) * (len(size["ms"]) + 1)
     assert len(progress) == len(multifarious.KINETICS) * n_batches
 
 
