@@ -18,8 +18,8 @@ attempt per site, attempt rate 1):
   assembles about N / (7 m) times faster per attempt than a uniform proposal.
 - `gillespie`: `Gillespie`, the continuous-time limit of the uniform-proposal chain
   (rejection-free, partner lists of at most m per direction), for `time * N` time
-  units or `events_per_site * N` events, whichever comes first. T = 200 N is twice the
-  time by which every seeded m = 1 recall finishes at N = 64 to 1600 (80-100 N, the
+  units or `events_per_site * N` events, whichever comes first. T = 200 N is about twice
+  the time by which every seeded m = 1 recall finishes at N = 64 to 1600 (70-110 N, the
   `recall_time_max` records: the right species reaches a growth site at rate 0.9 / N).
   The event cap is 250 N on the grid, where it bounds the cost of the fast exchanges
   of a liquid, and 1000 N in capacity runs, where it must not bind (seeded m = 1
