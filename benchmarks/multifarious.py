@@ -28,7 +28,7 @@ attempt per site, attempt rate 1):
 Records: `phase_points` (params kinetics, phase, N, m), `m_max` (params kinetics, N)
 and `capacity_exponent` (+ `capacity_exponent_stderr`, params kinetics); the budget's
 check, `recall_time` (median first-passage time of seeded m = 1 recall, time units;
-left out when most runs never finish), `recall_time_max` (of the runs that finished)
+left out when half or more never finish), `recall_time_max` (of the runs that finished)
 and `recall_unfinished` (params kinetics, N). A column of
 the grid (one epsilon: every delta and seed) and the runs at one (N, m) are each one
 vmapped batch; finished batches are kept in `multifarious_progress.json` next to the
@@ -324,7 +324,7 @@ def _recall_time(kinetics: str, N: int, size: str, seed: int, ctx: Context):
     times = np.array([np.inf if t is None else t for t in store.get(key)["times"]])
     done, median = times[np.isfinite(times)], float(np.median(times))
     out = [Measurement("recall_unfinished", float(times.size - done.size), "runs", False)]
-    if done.size:  # no time to report when no run finished; the median when most did
+    if done.size:  # no time when no run finished; no median unless most did
         out.append(Measurement("recall_time_max", float(done.max()), "time units", False))
     if np.isfinite(median):
         out.append(Measurement("recall_time", median, "time units", False))
@@ -383,6 +383,8 @@ def cases(size: str) -> list[Case]:
                             {**common, **cap, "N": N}, run, 1, seed))  # fmt: skip
         rec = dict(m=1, runs=s["runs"], epsilon=EPS_CAPACITY, segments=RECALL_SEGMENTS,
                    mu=-(EPS_CAPACITY + DELTA_CAPACITY))  # fmt: skip
+        if kin == "gillespie":
+            rec["events_per_site"] = EVENTS_PER_SITE_CAPACITY  # per segment
         for N in s["caps"]:
             run = functools.partial(_recall_time, kin, N, size, seed)
             out.append(Case(f"recall time {kin} N={N}", "molcomp", "physical",
