@@ -14,23 +14,9 @@ N, SIDE = 36, 6
 
 
 @pytest.fixture(scope="module")
-def structs2():
-    lat = molcomp.lattice.square(SIDE, periodic=False)
-    return molcomp.structures.random(jax.random.key(0), lat, N, 2)
-
-
-@pytest.fixture(scope="module")
 def structs3():
     lat = molcomp.lattice.square(SIDE, periodic=False)
     return molcomp.structures.random(jax.random.key(3), lat, N, 3)
-
-
-def _block(structs, alpha, r0=1, c0=1, k=3):
-    """Image lighting the species of a k x k block of structure alpha (feature = species)."""
-    arr = np.asarray(structs.arrangements).reshape(structs.m, SIDE, SIDE)
-    x = np.zeros(N, np.float32)
-    x[arr[alpha, r0 : r0 + k, c0 : c0 + k].ravel()] = 1.0
-    return x
 
 
 # ---- input maps ---------------------------------------------------------------------
