@@ -217,18 +217,25 @@ def run_kinetics(key, model, sampler, cue, steps, max_events):
     was reached on the common clock (`steps` for Metropolis, one attempt per site per
     unit; for Gillespie `steps / rate`, or less when `max_events` ran out first).
     """
-    state = sampler.init(model, cue)
-    prepared = sampler.prepare(model)
+    start = sampler.init(model, cue)
+    state = continue_kinetics(key, model, sampler, start, steps, max_events)
     if isinstance(sampler, molcomp.Gillespie):
-        t0 = state.aux.time
-        state, _ = sampler.advance(key, model, state, steps / sampler.rate, max_events, prepared)
-        return state.config, state.aux.time - t0
+        return state.config, state.aux.time - start.aux.time
+    return state.config, jnp.float32(steps)  # one sweep: one attempt per site, 1 time unit
+
+
+def continue_kinetics(key, model, sampler, state, steps, max_events, prepared=None):
+    """Continue one chain state by `steps` sweeps (Metropolis) or `steps / rate` of
+    physical time, at most `max_events` events (Gillespie); returns the new state."""
+    prepared = sampler.prepare(model) if prepared is None else prepared
+    if isinstance(sampler, molcomp.Gillespie):
+        duration = steps / sampler.rate
+        return sampler.advance(key, model, state, duration, max_events, prepared)[0]
 
     def body(s, k):
         return sampler.step(k, model, s, prepared)[0], None
 
-    state, _ = jax.lax.scan(body, state, jax.random.split(key, steps))
-    return state.config, jnp.float32(steps)  # one sweep: one attempt per site, 1 time unit
+    return jax.lax.scan(body, state, jax.random.split(key, steps))[0]
 
 
 @eqx.filter_jit

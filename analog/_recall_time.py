@@ -11,7 +11,7 @@ import numpy as np
 import molcomp
 from molcomp import structures as st
 
-from ._memory import SUCCESS
+from ._memory import SUCCESS, continue_kinetics
 
 
 @eqx.filter_jit
@@ -21,13 +21,7 @@ def _segment(keys, model, sampler, states, steps, max_events):
     prepared = sampler.prepare(model)
 
     def one(key, state):
-        if isinstance(sampler, molcomp.Gillespie):
-            return sampler.advance(key, model, state, steps / sampler.rate, max_events, prepared)[0]
-
-        def body(s, k):
-            return sampler.step(k, model, s, prepared)[0], None
-
-        return jax.lax.scan(body, state, jax.random.split(key, steps))[0]
+        return continue_kinetics(key, model, sampler, state, steps, max_events, prepared)
 
     return jax.vmap(one)(keys, states)
 
