@@ -39,7 +39,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, Int
 
-from molcomp._checks import as_finite_float
+from molcomp.checks import as_finite_float
 from molcomp.structures import Structures
 
 from ._classifier_hill_climb import _hill_climb

@@ -28,7 +28,7 @@ import dataclasses
 
 import numpy as np
 
-from molcomp._checks import as_finite_float
+from molcomp.checks import as_finite_float
 
 
 @dataclasses.dataclass(frozen=True)

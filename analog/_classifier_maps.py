@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from molcomp._checks import as_finite_float, is_concrete
+from molcomp.checks import as_finite_float, is_concrete
 
 
 def check_features(x, n_features: int, name: str = "x") -> Float[Array, "... F"]:

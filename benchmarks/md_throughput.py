@@ -108,7 +108,7 @@ def _run(dim, n, steps, relax, repeats, ctx: Context, seed=0):
 
 
 def openmm_system(model):
-    """An OpenMM System with molcomp's pair energy u_ab(r) (see `molcomp._particles`),
+    """An OpenMM System with molcomp's pair energy u_ab(r) (see `molcomp.particles`),
     in units where sigma = 1 nm and kT = 1 kJ/mol."""
     import openmm
 

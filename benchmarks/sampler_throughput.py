@@ -18,7 +18,7 @@ import numpy as np
 
 import molcomp
 from molcomp import interactions, lattice
-from molcomp._checkerboard import random_words, uniform16
+from molcomp.samplers._checkerboard import random_words, uniform16
 
 from ._harness import Case, Context, Measurement
 from ._timing import median_time

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from molcomp._checks import as_finite_float, is_concrete
+from molcomp.checks import as_finite_float, is_concrete
 
 
 def _param(name, value, shape):

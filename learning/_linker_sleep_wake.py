@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from molcomp._checks import is_concrete
+from molcomp.checks import is_concrete
 from molcomp.linkers import ExplicitLinkerLattice
 
 from ._estimator import energy_gap_grad

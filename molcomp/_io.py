@@ -19,9 +19,9 @@ import jax
 import jax.numpy as jnp
 import networkx as nx
 
-from . import _lattice
-from ._interactions import Couplings
-from ._potts import PlaceModel, PottsModel
+from .interactions._interactions import Couplings
+from .lattice import _lattice
+from .potts._potts import PlaceModel, PottsModel
 
 FORMAT = "molcomp.model"
 VERSION = 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._lattice import Lattice
+from .lattice._lattice import Lattice
 
 _GOLDEN = 0.6180339887498949
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import molcomp
-from molcomp import _checkerboard as cb
 from molcomp import exact, lattice, observables
+from molcomp.samplers import _checkerboard as cb
 
 
 @pytest.mark.parametrize("periodic", [True, False])
@@ -69,7 +69,7 @@ def test_categorical_draw_bias_is_below_stated_bound():
         e = rng.normal(scale=2.0, size=8).astype(np.float32)
         p = np.exp(-e) / np.exp(-e).sum()
         draws = np.asarray(
-            molcomp._sampler.categorical_from_uniform(u, jnp.broadcast_to(-e, (cb.U16, 8)))
+            molcomp.samplers._base.categorical_from_uniform(u, jnp.broadcast_to(-e, (cb.U16, 8)))
         )
         realised = np.bincount(draws, minlength=8) / cb.U16
         assert np.abs(realised - p).max() <= 2.0**-16 + 1e-6

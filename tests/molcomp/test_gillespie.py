@@ -9,7 +9,7 @@ import pytest
 
 import learning
 import molcomp
-from molcomp import _sumtree
+from molcomp.samplers import _sumtree
 
 CHAINS = 8
 
@@ -103,7 +103,7 @@ def test_masked_event_changes_nothing_and_the_tree_stays_exact(mixture):
     exactly one site (the kinetics are rejection-free)."""
     model, _ = mixture
     g = molcomp.Gillespie(partners=2)
-    N_U = molcomp._gillespie.N_UNIFORMS
+    N_U = molcomp.samplers._gillespie.N_UNIFORMS
 
     @jax.jit
     def run(key):

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Int
 
-from ._lattice import Lattice
+from ..lattice._lattice import Lattice
 
 
 class Structures(eqx.Module):

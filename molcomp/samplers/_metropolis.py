@@ -16,8 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._potts import PottsModel
-from ._sampler import AbstractSampler, ChainState
+from ..potts._potts import PottsModel
+from ._base import AbstractSampler, ChainState
 
 
 class PartnerTable(eqx.Module):

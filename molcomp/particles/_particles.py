@@ -28,7 +28,7 @@ from jax_md import energy as md_energy
 from jax_md import partition, smap, space
 from jaxtyping import Array, Float, Int
 
-from ._checks import as_finite_float, is_concrete
+from ..checks import as_finite_float, is_concrete
 
 Positions = Float[Array, "n dim"]
 

@@ -6,8 +6,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._potts import PlaceModel
-from ._sampler import AbstractSampler, ChainState
+from ..potts._potts import PlaceModel
+from ._base import AbstractSampler, ChainState
 
 
 class SwapMetropolis(AbstractSampler):

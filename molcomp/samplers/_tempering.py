@@ -24,12 +24,12 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from ._checks import as_finite_float, is_concrete
+from ..checks import as_finite_float, is_concrete
+from ..potts._potts import PottsModel
+from ._base import AbstractSampler, ChainState, state_dtype
+from ._driver import SampleResult, drive
 from ._gibbs import BlockGibbs
 from ._metropolis import Metropolis
-from ._potts import PottsModel
-from ._sample import SampleResult, drive
-from ._sampler import AbstractSampler, ChainState, state_dtype
 from ._swap import SwapMetropolis
 
 # Inner samplers whose `prepare` is the model's (beta J, mu) tables, which the swap

@@ -27,9 +27,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..potts._potts import PottsModel
 from . import _sumtree
-from ._potts import PottsModel
-from ._sampler import AbstractSampler, ChainState, categorical_from_weights
+from ._base import AbstractSampler, ChainState, categorical_from_weights
 
 CHUNK = 16  # events per masked inner loop of `Gillespie.advance`
 TRIES = 4  # "other species" proposals drawn at once before a rejection loop

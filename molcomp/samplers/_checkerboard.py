@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._sampler import categorical_from_weights
+from ._base import categorical_from_weights
 
 U16 = 1 << 16
 

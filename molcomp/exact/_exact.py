@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._potts import AbstractPottsModel, PlaceModel
+from ..potts._potts import AbstractPottsModel, PlaceModel
 
 MAX_STATES = 1 << 22
 

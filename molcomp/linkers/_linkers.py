@@ -32,9 +32,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._checks import as_finite_float, is_concrete
-from ._interactions import Couplings
-from ._potts import PottsModel
+from ..checks import as_finite_float, is_concrete
+from ..interactions._interactions import Couplings
+from ..potts._potts import PottsModel
 
 
 def _inverse_softplus(c):

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from jax_md import partition, simulate
 from jaxtyping import Array, Float
 
-from ._particle_sampler import AbstractParticleSampler, check_float, overflowed, refresh
+from ._base import AbstractParticleSampler, check_float, overflowed, refresh
 from ._particles import ParticleMixture
 
 

@@ -30,8 +30,8 @@ import jax.numpy as jnp
 from jax_md import partition, simulate
 from jaxtyping import Array, Float
 
-from ._checks import as_finite_float
-from ._particle_sampler import AbstractParticleSampler, check_float, overflowed, refresh
+from ..checks import as_finite_float
+from ._base import AbstractParticleSampler, check_float, overflowed, refresh
 from ._particles import ParticleMixture
 
 

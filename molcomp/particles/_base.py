@@ -25,7 +25,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._checks import as_finite_float
+from ..checks import as_finite_float
 from ._neighbours import CELL_LIST_MIN_PARTICLES, NeighbourFns, neighbour_fns
 from ._particles import ParticleMixture
 

@@ -15,9 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from ._checks import as_finite_float, is_concrete
-from ._interactions import Couplings
-from ._lattice import Lattice
+from ..checks import as_finite_float, is_concrete
+from ..interactions._interactions import Couplings
+from ..lattice._lattice import Lattice
 
 
 class AbstractPottsModel(eqx.Module):

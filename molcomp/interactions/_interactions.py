@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._checks import as_finite_float, is_concrete
+from ..checks import as_finite_float, is_concrete
 
 
 class Couplings(eqx.Module):

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Int, PRNGKeyArray
 
-from ._potts import AbstractPottsModel
+from ..potts._potts import AbstractPottsModel
 
 
 class ChainState(eqx.Module):

@@ -41,9 +41,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._checks import as_finite_float
+from ..checks import as_finite_float
+from ..particles._particles import ParticleMixture, well_shape
 from ._linkers import Linkers
-from ._particles import ParticleMixture, well_shape
 
 
 def _gauss(edges, n):

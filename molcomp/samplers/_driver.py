@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from tqdm.auto import tqdm
 
-from ._sampler import AbstractSampler, ChainState
+from ._base import AbstractSampler, ChainState
 
 
 class SampleResult(eqx.Module):

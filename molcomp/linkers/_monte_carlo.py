@@ -26,8 +26,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from ._linker_particles import LinkerParticles, _ball_volume
-from ._particle_sampler import check_float
+from ..particles._base import check_float
+from ._particles import LinkerParticles, _ball_volume
 
 MOVES = ("observed", "linker", "exchange", "bonded", "bond")
 

@@ -6,9 +6,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ..potts._potts import PottsModel
 from . import _checkerboard
-from ._potts import PottsModel
-from ._sampler import AbstractSampler, ChainState, categorical_from_uniform
+from ._base import AbstractSampler, ChainState, categorical_from_uniform
 
 
 class BlockGibbs(AbstractSampler):

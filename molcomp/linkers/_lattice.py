@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from ._lattice import Lattice
+from ..lattice._lattice import Lattice
 from ._linkers import Linkers
 
 MAX_LINKER_STATES = 1 << 20
