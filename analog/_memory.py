@@ -230,7 +230,7 @@ def continue_kinetics(key, model, sampler, state, steps, max_events, prepared=No
     prepared = sampler.prepare(model) if prepared is None else prepared
     if isinstance(sampler, molcomp.Gillespie):
         duration = steps / sampler.rate
-        return sampler.advance(key, model, state, duration, max_events, prepared)[0]
+        return sampler.run_for(key, model, state, duration, max_events, prepared)[0]
 
     def body(s, k):
         return sampler.step(k, model, s, prepared)[0], None

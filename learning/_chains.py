@@ -15,7 +15,7 @@ def sweep(key, model, sampler, state, n: int):
 
     def body(st, k):
         st, info = step(jax.random.split(k, chains), st)
-        return st, info["acceptance"]
+        return st, info.acceptance
 
     if n == 0:
         return state, jnp.ones(chains, jnp.float32)

@@ -15,13 +15,20 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
+from .._model import AbstractEnergyModel
 from ..checks import as_finite_float, is_concrete
 from ..interactions._interactions import Couplings
 from ..lattice._lattice import Lattice
 
 
-class AbstractPottsModel(eqx.Module):
-    """Shared energy machinery of lattice models with nearest-neighbour couplings."""
+class AbstractPottsModel(AbstractEnergyModel):
+    """Shared energy machinery of lattice models with nearest-neighbour couplings.
+
+    Sufficient statistics: (counts per state, ordered contacts per direction); the
+    energy is linear in them.
+    """
+
+    has_statistics = True
 
     lattice: eqx.AbstractVar[Lattice]
     couplings: eqx.AbstractVar[Couplings]
@@ -31,6 +38,11 @@ class AbstractPottsModel(eqx.Module):
     @property
     def q(self) -> int:
         return self.couplings.q
+
+    @property
+    def state_shape(self) -> tuple[int]:
+        """(n_sites,): one state index per lattice site."""
+        return (self.lattice.n_sites,)
 
     @property
     def n_states(self) -> int:
@@ -142,6 +154,16 @@ class AbstractPottsModel(eqx.Module):
         return d1 + d2
 
     # ---- sufficient statistics -----------------------------------------------
+    def statistics(self, sigma):
+        """(counts, contacts): the energy is linear in them (`energy_from_statistics`)."""
+        return self.counts(sigma), self.contacts(sigma)
+
+    def energy_from_statistics(self, stats) -> Float[Array, ""]:
+        """E from (mean) statistics; each bond appears twice in `contacts`: halved."""
+        counts, contacts = stats
+        T, mu = self.tables()
+        return 0.5 * jnp.sum(T * contacts) - jnp.dot(mu, counts)
+
     def counts(self, sigma) -> Float[Array, " S"]:
         """Number of sites in each state."""
         return jnp.zeros(self.n_states, jnp.float32).at[sigma].add(1.0)
@@ -197,6 +219,10 @@ class PottsModel(AbstractPottsModel):
     def chemical_potentials(self):
         return jnp.concatenate([self.mu, jnp.zeros(int(self.empty), self.mu.dtype)])
 
+    def tempered(self, t) -> PottsModel:
+        """Energy t * E: beta and mu both scaled by t."""
+        return eqx.tree_at(lambda m: (m.beta, m.mu), self, (t * self.beta, t * self.mu))
+
 
 class PlaceModel(AbstractPottsModel):
     """Canonical "place" model: the composition is fixed (by default every species
@@ -237,6 +263,10 @@ class PlaceModel(AbstractPottsModel):
             )
         self.composition = comp
         self.beta = _param("beta", beta, ())
+
+    def tempered(self, t) -> PlaceModel:
+        """Energy t * E: beta scaled by t."""
+        return eqx.tree_at(lambda m: m.beta, self, t * self.beta)
 
     def reference_state(self) -> Int[Array, " n"]:
         """A configuration with the model's composition (states in index order)."""

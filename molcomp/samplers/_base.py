@@ -1,8 +1,12 @@
 """The sampler contract: `state = sampler.init(model, config)`,
 `state, info = sampler.step(key, model, state)`.
 
-Keys are passed in and never stored; diagnostics go in `info`. `step` advances one
-chain by one sweep; chains are a leading batch axis handled by `init` and `sample`.
+Keys are passed in and never stored; diagnostics go in `info`, a typed record
+(`SamplerInfo` or a subclass), never in the state. `step` advances one chain by one
+step; chains are a leading batch axis, handled by `init` and by the driver
+`molcomp.sample` through the run hooks below. A batch-native sampler (one that steps
+all chains at once, such as the checkerboard kernel or the particle integrators)
+overrides the hooks instead of being vmapped.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import abc
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Int, PRNGKeyArray
+from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._model import AbstractEnergyModel, check_model
 from ..potts._potts import AbstractPottsModel
 
 
@@ -24,26 +29,51 @@ class ChainState(eqx.Module):
     partners for neighbour-informed proposals); it is never a key or a diagnostic.
     """
 
-    config: Int[Array, "*chains n"]
+    config: Array
     aux: object = None
 
 
-class AbstractSampler(eqx.Module):
-    """Base of all lattice samplers. Subclasses implement `_init_one` and `step`."""
+class SamplerInfo(eqx.Module):
+    """Diagnostics of one step of one chain (or of each chain: leading axis chains).
 
-    def init(self, model: AbstractPottsModel, config) -> ChainState:
-        """Validate `config` (shape (n,) or (chains, n)) and build the chain state."""
-        self.check_model(model)
-        config = model.check_state(config, "config").astype(state_dtype(model.n_states))
-        if config.ndim == 1:
-            return self._init_one(model, config)
-        if config.ndim == 2:
-            return jax.vmap(lambda c: self._init_one(model, c))(config)
-        raise ValueError(f"config must have shape (n,) or (chains, n), got {config.shape}")
+    `acceptance` is the fraction of proposals accepted (1 for heat-bath and
+    rejection-free samplers, and for dynamics that accept every step). Samplers with
+    more to report subclass it; `molcomp.sample` returns the mean over the steps.
+    """
+
+    acceptance: Float[Array, "*chains"]
+
+
+class AbstractSampler(eqx.Module):
+    """Base of every sampler: lattice, kinetic, replica exchange, particle and neural.
+
+    Subclasses implement `step`; `init` defaults to validating a configuration of the
+    model ((*state_shape) or (chains, *state_shape)) into a `ChainState`.
+    """
 
     def check_model(self, model) -> None:
-        if not isinstance(model, AbstractPottsModel):
-            raise TypeError(f"model must be a molcomp lattice model, got {type(model).__name__}")
+        """TypeError / ValueError unless this sampler can sample `model`."""
+        check_model(model)
+
+    def init(self, model: AbstractEnergyModel, config) -> ChainState:
+        """Validate `config` (one configuration or a leading chain axis) into a state."""
+        self.check_model(model)
+        config = model.check_state(config, "config")
+        if model.is_discrete:
+            config = config.astype(state_dtype(model.n_states))
+        extra = config.ndim - len(model.state_shape)
+        if extra == 0:
+            return self._init_one(model, config)
+        if extra == 1:
+            return jax.vmap(lambda c: self._init_one(model, c))(config)
+        raise ValueError(
+            f"config must have shape {model.state_shape} or (chains, *{model.state_shape}), "
+            f"got {config.shape}"
+        )
+
+    def _init_one(self, model, config) -> ChainState:
+        """The state of one chain (override to build per-chain tables in `aux`)."""
+        return ChainState(config)
 
     def _require(self, model, cls: type, instead: str) -> None:
         """TypeError unless `model` is a `cls` (the ensemble this sampler keeps)."""
@@ -53,9 +83,6 @@ class AbstractSampler(eqx.Module):
                 f"use {instead}"
             )
 
-    def _init_one(self, model, config) -> ChainState:
-        return ChainState(config)
-
     def prepare(self, model):
         """Tables derived from the model that every step reads (None: nothing).
 
@@ -63,42 +90,86 @@ class AbstractSampler(eqx.Module):
         `prepared=`: with q = 1601 species rebuilding beta * J every sweep would cost
         more than the sweep itself.
         """
-        return model.tables() if isinstance(model, AbstractPottsModel) else None
-
-    # ---- the run hooks of `sample` --------------------------------------------------
-    # `sample` calls `enter` once, `advance` every sweep and `leave` once, so a sampler
-    # may carry its state across the scan in its own layout (e.g. a checkerboard kernel
-    # keeps the sublattices split, chain axis last). `config_of` is read only when an
-    # observable needs the config; otherwise XLA drops it. The defaults run `step`
-    # (vmapped over a leading chain axis, one key per chain).
-
-    def enter(self, model, state: ChainState, prepared):
-        """The scan carry of a run that starts from `state` (default: `state`)."""
-        return state
-
-    def advance(self, key, model, carry, prepared):
-        """One sweep of every chain in `carry`: (carry, acceptance of shape ([chains],))."""
-        kwargs = {} if prepared is None else {"prepared": prepared}
-        if carry.config.ndim == 1:
-            carry, info = self.step(key, model, carry, **kwargs)
-            return carry, info["acceptance"]
-        keys = jax.random.split(key, carry.config.shape[0])
-        carry, info = jax.vmap(lambda k, st: self.step(k, model, st, **kwargs))(keys, carry)
-        return carry, info["acceptance"]
-
-    def config_of(self, model, carry):
-        """The configuration held by `carry`, shape (n,) or (chains, n)."""
-        return carry.config
-
-    def leave(self, model, carry, state: ChainState) -> ChainState:
-        """The chain state at the end of a run (`state`: the one the run started from)."""
-        return carry
+        return None
 
     @abc.abstractmethod
     def step(
-        self, key: PRNGKeyArray, model: AbstractPottsModel, state: ChainState, prepared=None
-    ) -> tuple[ChainState, dict]:
-        """Advance one chain by one sweep; returns (state, info)."""
+        self, key: PRNGKeyArray, model: AbstractEnergyModel, state, prepared=None
+    ) -> tuple[object, SamplerInfo]:
+        """Advance one chain by one step; returns (state, info)."""
+
+    # ---- the run hooks of `sample` --------------------------------------------------
+    # `sample` calls `check_state` and `enter` once, `advance` every step, `recover`
+    # after every compiled chunk and `leave` once, so a sampler may carry its state
+    # across the scan in its own layout (e.g. a checkerboard kernel keeps the
+    # sublattices split, chain axis last). `config_of` is read only when an observable
+    # needs the config; otherwise XLA drops it. The defaults run `step`, vmapped over a
+    # leading chain axis, one key per chain.
+
+    def check_state(self, model, state) -> None:
+        """TypeError / ValueError unless `state` is this sampler's state for `model`."""
+        if not isinstance(state, ChainState):
+            raise TypeError(
+                f"state must come from {type(self).__name__}().init(model, config), "
+                f"got {type(state).__name__}"
+            )
+        shape = tuple(self.chain_shape(model))
+        got = tuple(state.config.shape)
+        if got[-len(shape) :] != shape or len(got) - len(shape) not in (0, 1):
+            raise ValueError(
+                f"state.config must have shape {shape} or (chains, *{shape}) for this "
+                f"model, got {got}"
+            )
+
+    def chain_shape(self, model) -> tuple[int, ...]:
+        """Shape of the configuration of one chain (default: `model.state_shape`; replica
+        exchange holds one per replica)."""
+        return tuple(model.state_shape)
+
+    def observe(self, model, config, fn):
+        """`fn(model, config)` for the configuration of one chain (replica exchange
+        evaluates it under every replica's own model)."""
+        return fn(model, config)
+
+    def enter(self, model, state, prepared):
+        """The scan carry of a run that starts from `state` (default: `state`)."""
+        return state
+
+    def advance(self, key, model, carry, prepared) -> tuple[object, SamplerInfo]:
+        """One step of every chain in `carry`: (carry, info with leading axis chains)."""
+        kwargs = {} if prepared is None else {"prepared": prepared}
+        if carry.config.ndim == len(self.chain_shape(model)):
+            return self.step(key, model, carry, **kwargs)
+        keys = jax.random.split(key, carry.config.shape[0])
+        return jax.vmap(lambda k, st: self.step(k, model, st, **kwargs))(keys, carry)
+
+    def config_of(self, model, carry):
+        """The configuration held by `carry`: (*state_shape) or (chains, *state_shape)."""
+        return carry.config
+
+    def recover(self, model, start, end, attempt: int):
+        """After a compiled chunk that ran from `start` to `end`: None if the chunk is
+        good, else a repaired start state from which the driver redoes the chunk with
+        the same keys (e.g. a neighbour list reallocated after an overflow)."""
+        return None
+
+    def leave(self, model, carry, state):
+        """The sampler state at the end of a run (`state`: the one the run started from)."""
+        return carry
+
+
+class AbstractPottsSampler(AbstractSampler):
+    """Base of the lattice Potts samplers: they read the model's `tables()` once per run."""
+
+    def check_model(self, model) -> None:
+        if not isinstance(model, AbstractPottsModel):
+            raise TypeError(
+                f"model must be a molcomp lattice model (PottsModel or PlaceModel) for "
+                f"{type(self).__name__}, got {type(model).__name__}"
+            )
+
+    def prepare(self, model):
+        return model.tables()
 
 
 def state_dtype(n_states: int):

@@ -1,4 +1,5 @@
-"""The sampling driver: n steps under `lax.scan`, observables traced or averaged."""
+"""The one sampling driver: n steps of any sampler under `lax.scan`, observables traced
+or averaged, chunks recovered when a sampler asks (neighbour-list overflow)."""
 
 from __future__ import annotations
 
@@ -10,22 +11,33 @@ import jax
 import jax.numpy as jnp
 from tqdm.auto import tqdm
 
-from ._base import AbstractSampler, ChainState
+from .._model import check_model
+from ..checks import check_key, check_positive_int
+from ._base import AbstractSampler, SamplerInfo
 
 
 class SampleResult(eqx.Module):
     """What `sample` returns.
 
-    - `state`: the final chain state (resume by passing it back to `sample`).
+    - `state`: the final sampler state (resume by passing it back to `sample`).
     - `trace`: `trace_fn` output at every step, leading axes (steps, [chains]).
-    - `mean`: running mean of `mean_fn` output over the steps, axes ([chains], ...).
-    - `acceptance`: mean acceptance per chain.
+    - `mean`: mean of `mean_fn` output over the steps, axes ([chains], ...).
+    - `info`: the sampler's diagnostics (its `SamplerInfo` type) averaged over the steps,
+      per chain.
+    - `recoveries`: chunks redone after the sampler repaired its state (e.g. neighbour
+      lists reallocated after an overflow).
     """
 
-    state: ChainState
+    state: object
     trace: object
     mean: object
-    acceptance: jax.Array
+    info: SamplerInfo
+    recoveries: int = eqx.field(static=True, default=0)
+
+    @property
+    def acceptance(self) -> jax.Array:
+        """Mean acceptance per chain."""
+        return self.info.acceptance
 
 
 def _none(model, config):
@@ -36,100 +48,118 @@ def sample(
     key,
     model,
     sampler: AbstractSampler,
-    state: ChainState,
+    state,
     steps: int,
     *,
     trace_fn: Callable | None = None,
     mean_fn: Callable | None = None,
+    chunk: int | None = None,
+    max_recoveries: int = 8,
     progress: bool | None = None,
 ) -> SampleResult:
-    """Run `steps` sweeps of `sampler` from `state`, recording observables on the fly.
+    """Run `steps` steps of `sampler` from `state`, recording observables on the fly.
 
-    Chains are a leading axis of `state.config` (each sampler decides how to batch
-    them: `vmap` of `step` by default, see `AbstractSampler.advance`). Nothing but the observables
-    is kept, so long runs do not store every configuration. To discard burn-in, call
+    Every sampler goes through here: lattice heat bath and Metropolis, Gillespie
+    kinetics, replica exchange, particle dynamics and neural Langevin chains. Chains
+    are a leading axis of the state (each sampler decides how to batch them: `vmap` of
+    `step` by default, see `AbstractSampler.advance`). Nothing but the observables is
+    kept, so long runs do not store every configuration. To discard burn-in, call
     `sample` once without observables and continue from its `state`.
 
     **Arguments:**
 
-    - `key`: a `jax.random` key; the same key gives the same samples.
+    - `key`: a `jax.random` key; the same key gives the same samples (one key per
+      step is split up front, so results do not depend on `chunk` or `progress`).
     - `model`, `sampler`, `state`: from `sampler.init(model, config)`.
-    - `steps`: number of sweeps (static: a new value compiles once more).
+    - `steps`: number of steps (static: a new value compiles once more).
     - `trace_fn(model, config) -> pytree`: recorded every step (keep it small).
     - `mean_fn(model, config) -> pytree`: averaged over the steps (e.g. contacts).
-    - `progress`: tqdm bar over chunks of the run; default: when stderr is a terminal.
+    - `chunk`: steps per compiled chunk (default: all of them, or 20 chunks with a
+      progress bar). A chunk is the unit a sampler's `recover` can redo.
+    - `max_recoveries`: give up (RuntimeError) after this many redos of one chunk.
+    - `progress`: tqdm bar over the chunks; default: when stderr is a terminal.
 
     **Returns:** a `SampleResult`.
     """
     if not isinstance(sampler, AbstractSampler):
         raise TypeError(f"sampler must be a molcomp sampler, got {type(sampler).__name__}")
-    if not isinstance(state, ChainState):
-        raise TypeError("state must come from sampler.init(model, config)")
-    if isinstance(steps, bool) or int(steps) != steps or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    steps = int(steps)
+    check_key("key", key)
+    check_model(model)
+    steps = check_positive_int("steps", steps)
     sampler.check_model(model)
-    n = model.lattice.n_sites if hasattr(model, "lattice") else None
-    if n is not None and (state.config.ndim not in (1, 2) or state.config.shape[-1] != n):
-        # Values were validated by `init`; only the shape is re-checked (no host copy).
-        raise ValueError(
-            f"state.config must have shape (n,) or (chains, n) with n={n}, got {state.config.shape}"
-        )
-    trace_fn = trace_fn or _none
-    mean_fn = mean_fn or _none
-    return drive(
-        key, steps, state, lambda ks, st: _run(ks, model, sampler, st, trace_fn, mean_fn), progress
-    )
-
-
-def drive(key, steps: int, state, run_chunk: Callable, progress: bool | None, unit="sweep"):
-    """The loop every driver shares: `run_chunk(keys, state) -> (state, trace, sums,
-    acceptance)` over chunks of the steps (one chunk, or 20 with a tqdm bar), then the
-    traces concatenated and the sums averaged into a `SampleResult`."""
+    sampler.check_state(model, state)
     if progress is None:
         progress = sys.stderr.isatty()
-    chunk = max(1, -(-steps // 20)) if progress else steps
-    # One key per step, drawn up front: the samples do not depend on the chunking
-    # (and so not on whether a progress bar is shown).
+    if chunk is None:
+        chunk = max(1, -(-steps // 20)) if progress else steps
+    chunk = check_positive_int("chunk", chunk)
+    trace_fn = trace_fn or _none
+    mean_fn = mean_fn or _none
+
     keys = jax.random.split(key, steps)
-    traces, sums, acc = [], None, []
-    done = 0
-    bar = tqdm(total=steps, disable=not progress, unit=unit, leave=False)
+    traces, sums, infos = [], None, None
+    done, recoveries = 0, 0
+    bar = tqdm(total=steps, disable=not progress, unit="step", leave=False)
     while done < steps:
         n = min(chunk, steps - done)
-        state, tr, s, a = run_chunk(keys[done : done + n], state)
+        for attempt in range(max_recoveries + 1):
+            new, tr, s, inf = _run(keys[done : done + n], model, sampler, state, trace_fn, mean_fn)
+            repaired = sampler.recover(model, state, new, attempt)
+            if repaired is None:
+                break
+            state, recoveries = repaired, recoveries + 1
+        else:
+            raise RuntimeError(
+                f"{type(sampler).__name__}: the chunk starting at step {done} still needed "
+                f"recovery after max_recoveries={max_recoveries} attempts"
+            )
+        state = new
         traces.append(tr)
-        acc.append(a)
         sums = s if sums is None else jax.tree_util.tree_map(jnp.add, sums, s)
+        infos = inf if infos is None else jax.tree_util.tree_map(jnp.add, infos, inf)
         done += n
         bar.update(n)
     bar.close()
     trace = jax.tree_util.tree_map(lambda *t: jnp.concatenate(t, axis=0), *traces)
     mean = jax.tree_util.tree_map(lambda x: x / steps, sums)
-    acceptance = jnp.concatenate(acc, axis=0).mean(axis=0)
-    return SampleResult(state=state, trace=trace, mean=mean, acceptance=acceptance)
+    info = jax.tree_util.tree_map(lambda x: x / steps, infos)
+    return SampleResult(state=state, trace=trace, mean=mean, info=info, recoveries=recoveries)
 
 
 @eqx.filter_jit
 def _run(keys, model, sampler, state, trace_fn, mean_fn):
-    batched = state.config.ndim == 2
     prepared = sampler.prepare(model)
     carry = sampler.enter(model, state, prepared)
+    rank = len(sampler.chain_shape(model))
 
     def observe(c):
         # Without observables nothing reads the config, and XLA drops `config_of`.
         config = sampler.config_of(model, c)
-        both = lambda x: (trace_fn(model, x), mean_fn(model, x))  # noqa: E731
-        return jax.vmap(both)(config) if batched else both(config)
+
+        def both(x):
+            return sampler.observe(model, x, trace_fn), sampler.observe(model, x, mean_fn)
+
+        return jax.vmap(both)(config) if config.ndim > rank else both(config)
+
+    def as_float(info):
+        return jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), info)
 
     def body(loop, k):
-        c, total = loop
-        c, a = sampler.advance(k, model, c, prepared)
+        c, total, info_total = loop
+        c, info = sampler.advance(k, model, c, prepared)
         tr, m = observe(c)
         total = jax.tree_util.tree_map(jnp.add, total, m)
-        return (c, total), (tr, a)
+        info_total = jax.tree_util.tree_map(jnp.add, info_total, as_float(info))
+        return (c, total, info_total), tr
 
-    zero = jax.eval_shape(lambda: observe(carry)[1])
-    zero = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), zero)
-    (carry, total), (trace, acc) = jax.lax.scan(body, (carry, zero), keys)
-    return sampler.leave(model, carry, state), trace, total, acc
+    def zeros(tree):
+        return jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, jnp.float32), tree)
+
+    zero = jax.tree_util.tree_map(
+        lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(lambda: observe(carry)[1])
+    )
+    info_zero = zeros(
+        jax.eval_shape(lambda: as_float(sampler.advance(keys[0], model, carry, prepared)[1]))
+    )
+    (carry, total, info_total), trace = jax.lax.scan(body, (carry, zero, info_zero), keys)
+    return sampler.leave(model, carry, state), trace, total, info_total

@@ -8,10 +8,10 @@ import jax.numpy as jnp
 
 from ..potts._potts import PottsModel
 from . import _checkerboard
-from ._base import AbstractSampler, ChainState, categorical_from_uniform
+from ._base import AbstractPottsSampler, ChainState, SamplerInfo, categorical_from_uniform
 
 
-class BlockGibbs(AbstractSampler):
+class BlockGibbs(AbstractPottsSampler):
     """Heat bath on one colour block at a time (checkerboard on bipartite lattices).
 
     Every site of a block is redrawn from its exact conditional
@@ -64,7 +64,7 @@ class BlockGibbs(AbstractSampler):
             return super().advance(key, model, carry, prepared)
         tables = model.tables() if prepared is None else prepared
         black, white = _checkerboard.sweep_planes(key, model, *carry, tables)
-        return (black, white), jnp.ones(black.shape[2:], jnp.float32)
+        return (black, white), SamplerInfo(acceptance=jnp.ones(black.shape[2:], jnp.float32))
 
     def config_of(self, model, carry):
         if not self._fast(model):
@@ -81,10 +81,10 @@ class BlockGibbs(AbstractSampler):
         sigma = state.config
         if self._fast(model):
             sigma = _checkerboard.sweep(key, model, sigma, tables)
-            return ChainState(sigma, state.aux), {"acceptance": jnp.float32(1.0)}
+            return ChainState(sigma, state.aux), SamplerInfo(acceptance=jnp.float32(1.0))
         keys = jax.random.split(key, len(model.lattice.blocks))
         for block, k in zip(model.lattice.blocks, keys):
             logits = -model.site_energies(sigma, block, tables)
             u = jax.random.uniform(k, block.shape)
             sigma = sigma.at[block].set(categorical_from_uniform(u, logits).astype(sigma.dtype))
-        return ChainState(sigma, state.aux), {"acceptance": jnp.float32(1.0)}
+        return ChainState(sigma, state.aux), SamplerInfo(acceptance=jnp.float32(1.0))

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..potts._potts import PottsModel
 from . import _sumtree
-from ._base import AbstractSampler, ChainState, categorical_from_weights
+from ._base import AbstractPottsSampler, ChainState, SamplerInfo, categorical_from_weights
 
 CHUNK = 16  # events per masked inner loop of `Gillespie.advance`
 TRIES = 4  # "other species" proposals drawn at once before a rejection loop
@@ -53,6 +53,23 @@ def _rank(blocks, v, strict: bool):
     return b * blocks.shape[1] + jnp.sum(below(blocks[b]))
 
 
+class GillespieInfo(SamplerInfo):
+    """Diagnostics of one Gillespie step: `acceptance` (1: every event is made), `dt`
+    (physical time the step's events took) and `holding` (sum of the expected holding
+    times 1 / R of the states visited, the weight of a residence-time average)."""
+
+    dt: jax.Array
+    holding: jax.Array
+
+
+class DurationInfo(eqx.Module):
+    """What `Gillespie.run_for` reports: `events` made and whether the run `complete`d
+    its duration (False when `max_events` ran out first)."""
+
+    events: jax.Array
+    complete: jax.Array
+
+
 class Clock(eqx.Module):
     """Gillespie chain state kept in `ChainState.aux`: the physical time."""
 
@@ -71,7 +88,7 @@ class Prepared(eqx.Module):
     mu_max: jax.Array
 
 
-class Gillespie(AbstractSampler):
+class Gillespie(AbstractPottsSampler):
     """Rejection-free continuous-time Metropolis kinetics; one step is `events` events.
 
     **Arguments:**
@@ -265,15 +282,15 @@ class Gillespie(AbstractSampler):
         keys = jax.random.split(key, n_events)
         (sigma, _, hold, dt), _ = jax.lax.scan(body, (sigma, tree, zero, zero), keys)
         clock = Clock(state.aux.time + dt)
-        info = {"acceptance": jnp.float32(1.0), "dt": dt, "holding": hold}
+        info = GillespieInfo(acceptance=jnp.float32(1.0), dt=dt, holding=hold)
         return ChainState(sigma, clock), info
 
-    def advance(self, key, model, state: ChainState, duration, max_events: int, prepared=None):
+    def run_for(self, key, model, state: ChainState, duration, max_events: int, prepared=None):
         """Run one chain for `duration` of physical time (at most `max_events` events).
 
         The event that would cross the end is not made: by memorylessness the state at
-        the end is then exact. Returns `(state, info)` with `info["events"]` and
-        `info["complete"]` (False when `max_events` ran out first).
+        the end is then exact. Returns `(state, info)`, a `DurationInfo` with `events` and
+        `complete` (False when `max_events` ran out first).
         """
         prep = self.prepare(model) if prepared is None else prepared
         t_end = state.aux.time + jnp.asarray(duration, jnp.float32)
@@ -302,7 +319,7 @@ class Gillespie(AbstractSampler):
 
         init = (key, state.config, state.aux.time, jnp.int32(0), tree)
         _, sigma, t, n, _ = jax.lax.while_loop(lambda c: running(c[2], c[3]), chunk, init)
-        info = {"events": n, "complete": t >= t_end}
+        info = DurationInfo(events=n, complete=t >= t_end)
         return ChainState(sigma, Clock(t)), info
 
 

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..potts._potts import PottsModel
-from ._base import AbstractSampler, ChainState
+from ._base import AbstractPottsSampler, ChainState, SamplerInfo
 
 
 class PartnerTable(eqx.Module):
@@ -28,7 +28,7 @@ class PartnerTable(eqx.Module):
     n_partners: jax.Array  # (D, S) int32
 
 
-class Metropolis(AbstractSampler):
+class Metropolis(AbstractPottsSampler):
     """Metropolis-Hastings on every colour block in turn; one step is one sweep.
 
     Sites of one block are not neighbours, so their accept/reject decisions are
@@ -110,7 +110,7 @@ class Metropolis(AbstractSampler):
             accepted = accepted + jnp.sum(accept & (new != cur))
             sigma = sigma.at[block].set(jnp.where(accept, new, cur).astype(sigma.dtype))
         rate = accepted / model.lattice.n_sites
-        return ChainState(sigma, state.aux), {"acceptance": rate}
+        return ChainState(sigma, state.aux), SamplerInfo(acceptance=rate)
 
     def _propose(self, words, model, sigma, block, table):
         """New states for a block and log q(s | s') - log q(s' | s), from random words

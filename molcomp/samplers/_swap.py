@@ -7,10 +7,10 @@ import jax
 import jax.numpy as jnp
 
 from ..potts._potts import PlaceModel
-from ._base import AbstractSampler, ChainState
+from ._base import AbstractPottsSampler, ChainState, SamplerInfo
 
 
-class SwapMetropolis(AbstractSampler):
+class SwapMetropolis(AbstractPottsSampler):
     """Metropolis on pair exchanges, which keep the composition fixed.
 
     A step makes `moves_per_site * n` proposals, each exchanging two uniformly chosen
@@ -62,4 +62,4 @@ class SwapMetropolis(AbstractSampler):
             return sigma, acc + ok
 
         sigma, acc = jax.lax.fori_loop(0, moves, body, (state.config, jnp.int32(0)))
-        return ChainState(sigma, state.aux), {"acceptance": acc / moves}
+        return ChainState(sigma, state.aux), SamplerInfo(acceptance=acc / moves)

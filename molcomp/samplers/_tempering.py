@@ -26,8 +26,7 @@ from jaxtyping import Array, Float, Int
 
 from ..checks import as_finite_float, is_concrete
 from ..potts._potts import PottsModel
-from ._base import AbstractSampler, ChainState, state_dtype
-from ._driver import SampleResult, drive
+from ._base import AbstractSampler, ChainState, SamplerInfo, state_dtype
 from ._gibbs import BlockGibbs
 from ._metropolis import Metropolis
 from ._swap import SwapMetropolis
@@ -35,6 +34,15 @@ from ._swap import SwapMetropolis
 # Inner samplers whose `prepare` is the model's (beta J, mu) tables, which the swap
 # energies read too.
 _INNER = (Metropolis, BlockGibbs, SwapMetropolis)
+
+
+class ReplicaInfo(SamplerInfo):
+    """Diagnostics of one replica-exchange step: `acceptance` of the inner sampler per
+    replica (R,), `swap_acceptance` min(1, a) of each neighbouring pair (R - 1,), and
+    which pairs `swapped`."""
+
+    swap_acceptance: Float[Array, "*chains R-1"]
+    swapped: Array
 
 
 class Replicas(eqx.Module):
@@ -62,7 +70,7 @@ class ReplicaExchange(AbstractSampler):
     $$\\ln a = E_r(x_r) + E_{r+1}(x_{r+1}) - E_r(x_{r+1}) - E_{r+1}(x_r).$$
 
     Every swap move leaves prod_r p_r(x_r) invariant, so each replica samples its own
-    model exactly. Drive it with `molcomp.sample_replicas` (`molcomp.sample` reads a
+    model exactly. Drive it with `molcomp.sample` (`molcomp.sample` reads a
     leading axis as independent chains).
 
     **Arguments:**
@@ -84,7 +92,7 @@ class ReplicaExchange(AbstractSampler):
     ```python
     pt = molcomp.ReplicaExchange(molcomp.BlockGibbs(), betas=jnp.linspace(0.2, 1.0, 8))
     state = pt.init(model, config)
-    out = molcomp.sample_replicas(key, model, pt, state, 1000, mean_fn=molcomp.observables.energy)
+    out = molcomp.sample(key, model, pt, state, 1000, mean_fn=molcomp.observables.energy)
     out.mean  # (8,) mean energy of each replica; out.acceptance: (7,) swap rates
     ```
     """
@@ -156,6 +164,14 @@ class ReplicaExchange(AbstractSampler):
         return jax.vmap(lambda rung, c: fn(self._at(model, rung), c))(self._rungs(), configs)
 
     # ---- the sampler contract ----------------------------------------------------------
+    def chain_shape(self, model) -> tuple[int, ...]:
+        """One chain holds a configuration per replica: (R, *state_shape)."""
+        return (self.n_replicas, *model.state_shape)
+
+    def observe(self, model, config, fn):
+        """fn under each replica's own model: axes (R, ...)."""
+        return self.map_replicas(fn, model, config)
+
     def init(self, model, config) -> ChainState:
         """`config` (n,) starts every replica there; (R, n) one per replica; (chains,
         R, n) independent replica-exchange chains."""
@@ -185,7 +201,7 @@ class ReplicaExchange(AbstractSampler):
         if state.config.ndim != 2 or state.config.shape[0] != R:
             raise ValueError(
                 f"ReplicaExchange.step needs the (R, n) state from its init with R = {R}, got "
-                f"config of shape {state.config.shape}; drive it with molcomp.sample_replicas "
+                f"config of shape {state.config.shape}; drive it with molcomp.sample "
                 "(molcomp.sample reads a leading axis as independent chains)"
             )
         tables = self.prepare(model) if prepared is None else prepared
@@ -193,7 +209,7 @@ class ReplicaExchange(AbstractSampler):
 
         def sweep(k, rung, config, aux, tab):
             st, info = self.sampler.step(k, self._at(model, rung), ChainState(config, aux), tab)
-            return st.config, info["acceptance"]
+            return st.config, info.acceptance
 
         configs, acceptance = jax.vmap(sweep)(
             jax.random.split(k_sweep, R), self._rungs(), state.config, state.aux.inner, tables
@@ -207,11 +223,11 @@ class ReplicaExchange(AbstractSampler):
         down = jnp.concatenate([jnp.zeros(1, bool), swapped])  # r takes x_{r-1}
         source = jnp.arange(R) + up.astype(jnp.int32) - down.astype(jnp.int32)
         aux = Replicas(state.aux.inner, state.aux.sweep + 1)
-        info = {
-            "acceptance": acceptance,
-            "swap_acceptance": jnp.exp(jnp.minimum(log_a, 0.0)),
-            "swapped": swapped,
-        }
+        info = ReplicaInfo(
+            acceptance=acceptance,
+            swap_acceptance=jnp.exp(jnp.minimum(log_a, 0.0)),
+            swapped=swapped,
+        )
         return ChainState(configs[source], aux), info
 
     def log_swap_acceptance(self, model, tables, configs) -> Float[Array, " R-1"]:
@@ -252,86 +268,3 @@ def _ladder(name: str, value, ndim: int):
     if jnp.ndim(value) != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {jnp.shape(value)}")
     return jnp.asarray(value, jnp.float32)
-
-
-def _none(model, config):
-    return None
-
-
-def sample_replicas(
-    key,
-    model,
-    sampler: ReplicaExchange,
-    state: ChainState,
-    steps: int,
-    *,
-    trace_fn: Callable | None = None,
-    mean_fn: Callable | None = None,
-    progress: bool | None = None,
-) -> SampleResult:
-    """Run `steps` replica-exchange steps, recording observables of every replica.
-
-    As `molcomp.sample`, with observables evaluated under each replica's own model.
-
-    **Arguments:**
-
-    - `key`: a `jax.random` key.
-    - `model`, `sampler`, `state`: from `sampler.init(model, config)`.
-    - `steps`: number of steps (static).
-    - `trace_fn(model, config)`: recorded every step, axes (steps, [chains], R, ...).
-    - `mean_fn(model, config)`: averaged over the steps, axes ([chains], R, ...).
-    - `progress`: tqdm bar over chunks; default: when stderr is a terminal.
-
-    **Returns:** a `SampleResult` whose `acceptance` is the swap acceptance rate of
-    each neighbouring pair, ([chains], R - 1) (mean of `info["swap_acceptance"]`).
-    """
-    if not isinstance(sampler, ReplicaExchange):
-        raise TypeError(f"sampler must be a ReplicaExchange, got {type(sampler).__name__}")
-    if not isinstance(state, ChainState) or not isinstance(state.aux, Replicas):
-        raise TypeError("state must come from ReplicaExchange.init(model, config)")
-    if isinstance(steps, bool) or int(steps) != steps or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    steps = int(steps)
-    sampler.check_model(model)
-    R, n = sampler.n_replicas, model.lattice.n_sites
-    if state.config.ndim not in (2, 3) or state.config.shape[-2:] != (R, n):
-        raise ValueError(
-            f"state.config must have shape (R, n) or (chains, R, n) with R = {R}, n = {n}, "
-            f"got {state.config.shape}"
-        )
-    trace_fn, mean_fn = trace_fn or _none, mean_fn or _none
-
-    def run_chunk(keys, st):
-        return _run(keys, model, sampler, st, trace_fn, mean_fn)
-
-    return drive(key, steps, state, run_chunk, progress, unit="step")
-
-
-@eqx.filter_jit
-def _run(keys, model, sampler, state, trace_fn, mean_fn):
-    batched = state.config.ndim == 3
-    prepared = sampler.prepare(model)
-
-    def one(k, st):
-        st, info = sampler.step(k, model, st, prepared)
-        tr = sampler.map_replicas(trace_fn, model, st.config)
-        mn = sampler.map_replicas(mean_fn, model, st.config)
-        return st, info["swap_acceptance"], tr, mn
-
-    step = one
-    if batched:
-        chains = state.config.shape[0]
-        step = jax.vmap(one)
-
-    def split(k):
-        return jax.random.split(k, chains) if batched else k
-
-    def body(carry, k):
-        st, total = carry
-        st, a, tr, m = step(split(k), st)
-        return (st, jax.tree_util.tree_map(jnp.add, total, m)), (tr, a)
-
-    zero = jax.eval_shape(lambda: step(split(keys[0]), state)[3])
-    zero = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), zero)
-    (state, total), (trace, acc) = jax.lax.scan(body, (state, zero), keys)
-    return state, trace, total, acc

@@ -69,16 +69,16 @@ def test_metropolis_matches_exact_enumeration(mixture):
 def test_advance_stops_at_the_requested_time(mixture):
     model, _ = mixture
     g = molcomp.Gillespie(partners=2)
-    advance = eqx.filter_jit(g.advance)  # max_events as an array: one compilation
+    advance = eqx.filter_jit(g.run_for)  # max_events as an array: one compilation
     state = g.init(model, jnp.full(6, 6))
     state, info = advance(jax.random.key(0), model, state, 50.0, jnp.int32(100_000))
     assert float(state.aux.time) == pytest.approx(50.0)
-    assert bool(info["complete"]) and int(info["events"]) > 10
+    assert bool(info.complete) and int(info.events) > 10
     # too few events: reported, not hidden
     state, info = advance(
         jax.random.key(0), model, g.init(model, jnp.full(6, 6)), 50.0, jnp.int32(3)
     )
-    assert int(info["events"]) == 3 and not bool(info["complete"])
+    assert int(info.events) == 3 and not bool(info.complete)
     assert float(state.aux.time) < 50.0
 
 
@@ -139,8 +139,8 @@ def test_vmapped_advance_matches_single_chains(mixture):
 
     def one(key, duration):
         state = g.init(model, jnp.full(6, 6))
-        state, info = g.advance(key, model, state, duration, jnp.int32(100_000))
-        return state.config, state.aux.time, info["events"]
+        state, info = g.run_for(key, model, state, duration, jnp.int32(100_000))
+        return state.config, state.aux.time, info.events
 
     keys = jax.random.split(jax.random.key(7), 2)
     durations = jnp.array([5.0, 40.0])

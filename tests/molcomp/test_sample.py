@@ -122,7 +122,7 @@ def test_vmap_over_chains_equals_loop_without_recompiling(setups, name):
         one = jax.tree_util.tree_map(lambda x: x[i], state)
         new, info_i = step(keys[i], model, one)
         np.testing.assert_array_equal(new.config, batched.config[i])
-        assert float(info_i["acceptance"]) == pytest.approx(float(info["acceptance"][i]))
+        assert float(info_i.acceptance) == pytest.approx(float(info.acceptance[i]))
     assert not np.array_equal(batched.config, state.config)  # the step did something
     # Changing beta, J or mu (values, not structure) must not retrace the step; the
     # sampler state is rebuilt because `init` may derive tables from the values.

@@ -58,7 +58,7 @@ def _excess(key, model, pt, mean, var):
     and the swap acceptance rates. One run, the first BURN steps of its trace dropped
     (a second `sample_replicas` call of another length would compile again)."""
     state = pt.init(model, jnp.full((CHAINS, R, 9), 2))  # all empty
-    out = molcomp.sample_replicas(key, model, pt, state, BURN + STEPS, trace_fn=_observables)
+    out = molcomp.sample(key, model, pt, state, BURN + STEPS, trace_fn=_observables)
     series = np.asarray(out.trace)[BURN:]  # (steps, chains, R, F)
     got = series.mean(axis=(0, 1))  # (R, F)
     excess = []
@@ -169,4 +169,4 @@ def test_bad_input(system):
     with pytest.raises(ValueError, match="config must have shape"):
         pt.init(model, jnp.zeros((3, 9), int))
     with pytest.raises(TypeError, match="ReplicaExchange.init"):
-        molcomp.sample_replicas(jax.random.key(0), model, pt, molcomp.ChainState(jnp.zeros(9)), 2)
+        molcomp.sample(jax.random.key(0), model, pt, molcomp.ChainState(jnp.zeros(9)), 2)
