@@ -14,8 +14,10 @@ from . import particles as particles
 from . import potts as potts
 from . import samplers as samplers
 from . import structures as structures
+from ._io import atomic_write as atomic_write
 from ._io import load as load
 from ._io import save as save
+from ._model import AbstractEnergyModel as AbstractEnergyModel
 from ._plot import plot_configuration as plot_configuration
 from .interactions import Couplings as Couplings
 from .interactions import chemical_potential as chemical_potential

@@ -28,6 +28,44 @@ VERSION = 1
 _CLASSES = {"PottsModel": PottsModel, "PlaceModel": PlaceModel}
 
 
+def atomic_write(path, data: bytes | str) -> None:
+    """Write `data` to `path` so that a reader sees the old file or the new one, never
+    half of it: written to a temporary file in the same folder, synced, renamed over.
+
+    **Arguments:**
+
+    - `path`: file name (`str` or `os.PathLike`); missing parent folders are created.
+    - `data`: bytes, or text (written as UTF-8).
+
+    Errors name `path` as the caller gave it (an unwritable folder is reported as
+    `path`'s, not the temporary file's).
+    """
+    if isinstance(data, str):
+        data = data.encode()
+    if not isinstance(data, bytes | bytearray):
+        raise TypeError(f"data must be bytes or str, got {type(data).__name__}")
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
+        )
+    except OSError as e:
+        raise OSError(f"cannot write {target!r}: {e.strerror or e}") from e
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def save(path, model) -> None:
     """Write `model` (a `PottsModel` or `PlaceModel`) to `path`, atomically.
 
@@ -51,18 +89,7 @@ def save(path, model) -> None:
     buf = io.BytesIO()
     buf.write(json.dumps(_header(model), separators=(",", ":")).encode() + b"\n")
     eqx.tree_serialise_leaves(buf, model)
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, buf.getvalue())
 
 
 def load(path):
