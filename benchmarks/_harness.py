@@ -19,9 +19,10 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from molcomp import atomic_write as write_atomic
 
 RECORD_FIELDS = (
     "benchmark",
@@ -93,6 +94,42 @@ class Context:
 
     cache: dict = dataclasses.field(default_factory=dict)
     out: Path | None = None
+
+    def partial(self, benchmark: str, size: str) -> Partial:
+        """The run's store of finished sub-case batches of `benchmark` at `size` (one
+        per run, shared by its cases); see `Partial`."""
+        key = ("partial", benchmark, size)
+        if key not in self.cache:
+            path = None if self.out is None else self.out / f"{benchmark}_progress.json"
+            self.cache[key] = Partial(path, f"{source_hash()}|{size}|")
+        return self.cache[key]
+
+
+class Partial:
+    """Finished work below the level of a case, for cases that share expensive batches
+    (e.g. one phase-diagram column serves several records): kept in
+    `DIR/<benchmark>_progress.json`, keyed by code version and size like the case
+    keys of `Store`, rewritten atomically after each `put`, so a rerun after an
+    interruption skips finished batches. Without an output folder nothing is written.
+    """
+
+    def __init__(self, path: Path | None, prefix: str):
+        self.path, self.prefix, self.data = path, prefix, {}
+        if path is not None and path.exists():
+            try:
+                self.data = json.loads(path.read_text())
+            except ValueError:
+                print(f"notice: ignoring unreadable {path}; starting afresh")
+
+    def get(self, key: str):
+        """The stored value of `key` for this code version and size, or None."""
+        return self.data.get(self.prefix + key)
+
+    def put(self, key: str, value) -> None:
+        """Store a JSON-serialisable `value` under `key` and write the file."""
+        self.data[self.prefix + key] = value
+        if self.path is not None:
+            write_atomic(self.path, json.dumps(self.data, indent=0))
 
 
 def peer_available(name: str) -> bool:
@@ -273,20 +310,3 @@ class Store:
     def save(self) -> None:
         doc = {"meta": {**self.meta, "case_keys": self.keys}, "records": self.records}
         write_atomic(self.path, json.dumps(doc, indent=1, sort_keys=False).encode())
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

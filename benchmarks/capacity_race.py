@@ -2,12 +2,12 @@
 
 p_max is the largest number p of random patterns (uniform +-1, or uniform over q = 3
 states for Potts) for which recall from a cue with 10% of the units changed ends with
-mean overlap >= 0.95 with the source pattern (`learning.capacity`: bisection over p in
+mean overlap >= 0.95 with the source pattern (`learning.memory.capacity`: bisection over p in
 1..p_cap, the first `PROBES` (16 in quick runs) stored patterns probed, `SWEEPS`
 asynchronous sweeps).
 Rules (kind `neural`): `hebbian`, `pseudo_inverse`, `storkey` (classical +-1
-`learning.Hopfield`), `potts` (`learning.PottsHopfield`, q = 3), `dense`
-(`learning.DenseHopfield`, F(x) = x^3), `modern` (`learning.ModernHopfield`, beta = 1,
+`learning.memory.Hopfield`), `potts` (`learning.memory.PottsHopfield`, q = 3), `dense`
+(`learning.memory.DenseHopfield`, F(x) = x^3), `modern` (`learning.memory.ModernHopfield`, beta = 1,
 one update). The search stops at p_cap = 2N; when p_cap passes (dense and modern,
 whose capacities grow as N^2 and exponentially) the value is a lower bound: params
 `p_cap` and `lower_bound` say so. Quick: N = 100, 200, 500 (every load searched);
@@ -50,22 +50,22 @@ def _builder(rule: str, n: int):
 
 def _build(rule: str, n: int):
     classical = {
-        "hebbian": learning.Hopfield.hebbian,
-        "pseudo_inverse": learning.Hopfield.pseudo_inverse,
-        "storkey": learning.Hopfield.storkey,
+        "hebbian": learning.memory.Hopfield.hebbian,
+        "pseudo_inverse": learning.memory.Hopfield.pseudo_inverse,
+        "storkey": learning.memory.Hopfield.storkey,
     }
     if rule in classical:
         return lambda key, p: classical[rule](_spins(key, p, n))
     if rule == "potts":
-        return lambda key, p: learning.PottsHopfield.hebbian(
+        return lambda key, p: learning.memory.PottsHopfield.hebbian(
             jax.random.randint(key, (p, n), 0, Q), Q
         )
     if rule == "dense":
-        return lambda key, p: learning.DenseHopfield(_spins(key, p, n), 3)
-    return lambda key, p: learning.ModernHopfield(_spins(key, p, n), 1.0)
+        return lambda key, p: learning.memory.DenseHopfield(_spins(key, p, n), 3)
+    return lambda key, p: learning.memory.ModernHopfield(_spins(key, p, n), 1.0)
 
 
-_jitted = eqx.filter_jit(learning.recall_overlaps)
+_jitted = eqx.filter_jit(learning.memory.recall_overlaps)
 
 
 def _evaluate(rule: str):
@@ -89,7 +89,7 @@ def _loads(cap: int, coarse: bool) -> list[int]:
 
 def _run(rule: str, n: int, probes: int, seed: int, ctx: Context, coarse: bool = False):
     cap = 2 * n
-    alpha, seen = learning.capacity(
+    alpha, seen = learning.memory.capacity(
         jax.random.key(seed),
         _builder(rule, n),
         n,

@@ -79,23 +79,33 @@ SIZES = {
 }
 
 
-TARGET = analog.Target((0, 1, 2), ((0, 1), (1, 2), (0, 2)))
-DIMER = analog.Target((0, 1), ((0, 1),))
+TARGET = analog.design.Target((0, 1, 2), ((0, 1), (1, 2), (0, 2)))
+DIMER = analog.design.Target((0, 1), ((0, 1),))
+ESTIMATORS = ("trajectory", "fluctuation", "sleep_wake")  # the `estimator` param
 
 
-def task(size: str = "full") -> analog.ClusterDesign:
+def _estimator(est: str, data=None) -> analog.design.AbstractDesignEstimator:
+    """The estimator object behind a name of ESTIMATORS (`data`: sleep-wake's)."""
+    if est == "trajectory":
+        return analog.design.TrajectoryEstimator(checkpoint_every=CHECKPOINT)
+    if est == "fluctuation":
+        return analog.design.FluctuationEstimator()
+    return analog.design.SleepWakeEstimator(data)
+
+
+def task(size: str = "full") -> analog.design.ClusterDesign:
     """The design task; at smoke size the two-particle one of the unit tests (their
     static settings exactly, so compilations are shared)."""
     if size == "smoke":
-        return analog.ClusterDesign(
+        return analog.design.ClusterDesign(
             [0, 1], (5.0, 5.0), DIMER.graph(), n_species=2, alpha=2.0, core=10.0, width=0.15,
             contact=1.4,
         )  # fmt: skip
-    competitor = analog.Target((0, 1, 1), ((0, 1), (1, 2), (0, 2))).graph()
-    return analog.ClusterDesign([0, 0, 1, 1, 2, 2], (8.0, 8.0), TARGET.graph(), competitor)
+    competitor = analog.design.Target((0, 1, 1), ((0, 1), (1, 2), (0, 2))).graph()
+    return analog.design.ClusterDesign([0, 0, 1, 1, 2, 2], (8.0, 8.0), TARGET.graph(), competitor)
 
 
-def _target(size: str) -> analog.Target:
+def _target(size: str) -> analog.design.Target:
     return DIMER if size == "smoke" else TARGET
 
 
@@ -108,13 +118,13 @@ def cases(size: str) -> list[Case]:
     t = task(size)
     shape = dict(N=t.n_particles, dim=len(t.box), chains=cfg["chains"], dt=2e-3)
     out = []
-    for est in analog.ESTIMATORS:
+    for est in ESTIMATORS:
         for T in cfg["Ts"]:
             params = dict(estimator=est, T=T) | shape
             run = functools.partial(_gradient_case, cfg, est, T)
             out.append(Case(f"gradient {est} T={T}", "molcomp", "physical", params, run, 1))
     updates, T = cfg["design"]
-    for est in analog.ESTIMATORS:
+    for est in ESTIMATORS:
         params = dict(estimator=est, T=T) | shape | dict(updates=updates)
         run = functools.partial(_design_case, cfg, est)
         out.append(Case(f"design {est} T={T}", "molcomp", "physical", params, run, 1))
@@ -131,11 +141,11 @@ def _data(cfg, ctx: Context):
             a, b = target.species[i], target.species[j]
             template[a, b] = template[b, a] = 4.0
         model = t.model(template)
-        sampler = analog.design_sampler(t)
-        samples, _ = analog.sample_positions(
+        sampler = analog.design.design_sampler(t)
+        samples, _ = analog.design.sample_positions(
             jax.random.key(7), t, model, sampler, t.start(cfg["wide"]), cfg["data"]
         )
-        data = analog.target_configurations(t, samples)
+        data = analog.design.target_configurations(t, samples)
         if data.shape[0] == 0:
             data = samples[:1]  # smoke sizes may form none; keep the contract running
         ctx.cache[key] = data
@@ -147,9 +157,9 @@ def _reference(cfg, ctx: Context):
     key = ("cluster_design.reference", cfg["ref"])
     if key not in ctx.cache:
         t = task(cfg["size"])
-        out = analog.design_grad(
+        out = analog.design.design_grad(
             jax.random.key(11), t, _initial_depth(t), t.start(cfg["wide"]), cfg["ref"],
-            estimator="fluctuation",
+            estimator=_estimator("fluctuation"),
         )  # fmt: skip
         ctx.cache[key] = np.asarray(out.grad)
     return ctx.cache[key]
@@ -158,14 +168,12 @@ def _reference(cfg, ctx: Context):
 def _gradient_case(cfg, est, T, ctx: Context, seed=0):
     t = task(cfg["size"])
     depth = _initial_depth(t)
-    data = _data(cfg, ctx) if est == "sleep_wake" else None
-    ckpt = CHECKPOINT if est == "trajectory" else None
+    estimator = _estimator(est, _data(cfg, ctx) if est == "sleep_wake" else None)
 
     def once(k):
-        return analog.design_grad(
-            k, t, depth, t.start(cfg["chains"]), T, estimator=est, data=data,
-            checkpoint_every=ckpt,
-        )  # fmt: skip
+        return analog.design.design_grad(
+            k, t, depth, t.start(cfg["chains"]), T, estimator=estimator
+        )
 
     jax.block_until_ready(once(jax.random.key(999)).grad)  # compile
     grads, times = [], []
@@ -192,7 +200,7 @@ def _gradient_case(cfg, est, T, ctx: Context, seed=0):
 
 def _yields(cfg, depth, seed):
     t = task(cfg["size"])
-    return analog.equilibrium_yields(
+    return analog.design.equilibrium_yields(
         jax.random.key(seed), t, depth, chains=cfg["wide"], steps=cfg["eval"]
     )
 
@@ -200,15 +208,14 @@ def _yields(cfg, depth, seed):
 def _design_case(cfg, est, ctx: Context, seed=0):
     t = task(cfg["size"])
     updates, T = cfg["design"]
-    data = _data(cfg, ctx) if est == "sleep_wake" else None
+    estimator = _estimator(est, _data(cfg, ctx) if est == "sleep_wake" else None)
     key = ("cluster_design.initial", cfg["eval"])
     if key not in ctx.cache:
         ctx.cache[key] = _yields(cfg, _initial_depth(t), 5)[0]
     t0 = time.perf_counter()
-    hist = analog.design(
-        jax.random.key(seed), t, _initial_depth(t), estimator=est, updates=updates, steps=T,
-        chains=cfg["chains"], learning_rate=0.2, data=data,
-        checkpoint_every=CHECKPOINT if est == "trajectory" else None,
+    hist = analog.design.optimize_depths(
+        jax.random.key(seed), t, _initial_depth(t), estimator=estimator, updates=updates,
+        steps=T, chains=cfg["chains"], learning_rate=0.2,
     )  # fmt: skip
     wall = time.perf_counter() - t0
     target, competitor = _yields(cfg, hist.depth, 5)

@@ -2,10 +2,10 @@
 one fixed stratified 70/30 train/test split (`train_test_split(..., stratify=y,
 random_state=0)`), pixels scaled to [0, 1]. Learners (kind `neural` unless noted):
 
-- `lagrangian_mlp`: MLP 64-128-10 (tanh), gradients from `learning.lagrangian_grad`
+- `lagrangian_mlp`: MLP 64-128-10 (tanh), gradients from `learning.backprop.lagrangian_grad`
   (explicit multiplier recursion), adam; target test accuracy >= 0.95.
 - `equilibrium_propagation`: layered energy 64-128-10 (sigmoid rho), symmetric
-  +-beta EP gradients (`learning.eqprop_grad`), adam; target >= 0.90.
+  +-beta EP gradients (`learning.backprop.eqprop_grad`), adam; target >= 0.90.
 - `rbm_linear`: an RBM (64 visible, binarised pixels, 128 hidden) trained by
   `learning.fit` (CD-1 sleep-wake), features P(h = +1 | v), then a logistic-regression
   readout (scikit-learn).
@@ -147,17 +147,17 @@ def _train(key, params, grad_fn, opt, data, epochs: int, batch: int):
 def _run_mlp(s: dict, seed: int, ctx: Context):
     xtr, ytr, xte, yte = load(s["subset"])
     k_init, k_train = jax.random.split(jax.random.key(seed))
-    mlp = learning.MLP.random(k_init, (64, s["hidden"], 10))
+    mlp = learning.backprop.MLP.random(k_init, (64, s["hidden"], 10))
     mlp, secs = _train(
         k_train,
         mlp,
-        lambda p, xb, yb: learning.lagrangian_grad(p, xb, yb)[1],
+        lambda p, xb, yb: learning.backprop.lagrangian_grad(p, xb, yb)[1],
         optax.adam(3e-3),
         (xtr, ytr),
         s["mlp_epochs"],
         s["batch"],
     )
-    acc = float(learning.mlp_accuracy(mlp, xte, yte))
+    acc = float(learning.backprop.mlp_accuracy(mlp, xte, yte))
     return _measures(acc, secs)
 
 
@@ -167,18 +167,18 @@ EP = dict(beta=0.5, free_steps=30, nudged_steps=10, step_size=0.5)
 def _run_ep(s: dict, seed: int, ctx: Context):
     xtr, ytr, xte, yte = load(s["subset"])
     k_init, k_train = jax.random.split(jax.random.key(seed))
-    model = learning.LayeredEnergy.random(k_init, (64, s["hidden"], 10), "sigmoid")
+    model = learning.backprop.LayeredEnergy.random(k_init, (64, s["hidden"], 10), "sigmoid")
     kw = {k: v for k, v in EP.items() if k != "beta"}
 
     def grad_fn(p, xb, yb):
-        return learning.eqprop_grad(
+        return learning.backprop.eqprop_grad(
             p, xb, jax.nn.one_hot(yb, 10), EP["beta"], symmetric=True, **kw
         )[0]
 
     model, secs = _train(
         k_train, model, grad_fn, optax.adam(1e-2), (xtr, ytr), s["ep_epochs"], s["batch"]
     )
-    pred = eqx.filter_jit(learning.eqprop_predict)(model, xte, EP["free_steps"])
+    pred = eqx.filter_jit(learning.backprop.eqprop_predict)(model, xte, EP["free_steps"])
     return _measures(float(np.mean(np.asarray(pred) == yte)), secs)
 
 
@@ -188,19 +188,17 @@ def _run_rbm(s: dict, seed: int, ctx: Context):
     xtr, ytr, xte, yte = load(s["subset"])
     k_init, k_fit = jax.random.split(jax.random.key(seed))
     vis_tr, vis_te = (xtr > 0.5).astype(np.int32), (xte > 0.5).astype(np.int32)
-    rbm = learning.RBM.random(k_init, 64, s["hidden"])
-    sampler = learning.AlternatingGibbs()
+    rbm = learning.neural.RBM.random(k_init, 64, s["hidden"])
+    sampler = learning.neural.AlternatingGibbs()
     t0 = time.perf_counter()
     rbm, _ = learning.fit(
         k_fit,
         rbm,
         sampler,
-        vis_tr,
+        learning.ClampedChains(vis_tr, rbm.visible, sampler, batch_size=64),
         optax.adam(3e-3),
         s["rbm_steps"],
-        batch_size=64,
         model_phase=learning.CD(sampler, 1),
-        ais=False,
         progress=False,
     )
 
@@ -224,12 +222,13 @@ def _run_phase_boundary(s: dict, seed: int, ctx: Context):
     structs = molcomp.structures.random(k_struct, lat, side * side, 10)
     mu0, spread = PHASE_BOUNDARY["mu_base"], float(np.log(11.0))
     t0 = time.perf_counter()
-    clf, _ = classifier.fit(
-        k_fit, structs, xtr, ytr, method="linear", steps=s["pb_steps"],
-        optimizer=optax.adam(PHASE_BOUNDARY["lr"]), l2=PHASE_BOUNDARY["l2"],
-        k=_pb_window(s).k, margin=PHASE_BOUNDARY["margin"], mu_base=mu0,
-        mu_range=(mu0 - spread, mu0 + spread),
+    trainer = classifier.LinearMapDescent(
+        steps=s["pb_steps"], optimizer=optax.adam(PHASE_BOUNDARY["lr"]),
+        l2=PHASE_BOUNDARY["l2"], mu_base=mu0, mu_range=(mu0 - spread, mu0 + spread),
     )  # fmt: skip
+    clf, _ = classifier.train(
+        k_fit, structs, xtr, ytr, trainer, k=_pb_window(s).k, margin=PHASE_BOUNDARY["margin"]
+    )
     jax.block_until_ready(clf)
     secs = time.perf_counter() - t0
     pred = eqx.filter_jit(classifier.predict)(clf, xte)

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import learning
+import molcomp
 from molcomp import particles
 
 from ._harness import Case, Context, Measurement
@@ -90,14 +91,14 @@ def _compiled(n, T, ckpt, longest, ctx: Context, seed=0):
     sized = ("gradient_memory.state", n, longest, seed)
     if sized not in ctx.cache:
         start = sampler.init(model, x)
-        forward = particles.run(key, model, sampler, start, longest, block=math.gcd(longest, 400))
+        forward = molcomp.sample(key, model, sampler, start, longest, chunk=math.gcd(longest, 400))
         room = forward.state.neighbors.max_occupancy - start.neighbors.max_occupancy + 4
         ctx.cache[sized] = sampler.init(model, x, extra_capacity=room)
     state = ctx.cache[sized]
     every = block_length(T) if ckpt else None
 
     def grad(m):
-        return learning.trajectory_grad(key, m, sampler, state, T, _msd, checkpoint_every=every)
+        return learning.response.trajectory_grad(key, m, sampler, state, T, _msd, checkpoint_every=every)
 
     compiled = jax.jit(grad).lower(model).compile()
     mem = compiled.memory_analysis()

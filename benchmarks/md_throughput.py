@@ -2,7 +2,7 @@
 OpenMM on the same system.
 
 Metric `particle_steps_per_s` = N * steps / seconds (one chain, median of repeats,
-warm-up excluded), timed through `molcomp.particles.run`: the neighbour-list upkeep
+warm-up excluded), timed through `molcomp.sample`: the neighbour-list upkeep
 and overflow checks every real run pays are included, all `steps` in one compiled
 `lax.scan`. Model: 3 species, soft core (epsilon = 50 kT) + Morse-like wells (D on the
 diagonal 3 kT, 1 kT between neighbouring species), cutoff 2 sigma, skin 1.5 sigma.
@@ -25,6 +25,7 @@ import functools
 import jax
 import numpy as np
 
+import molcomp
 from molcomp import particles
 
 from ._harness import Case, Context, Measurement
@@ -89,7 +90,7 @@ def relaxed(dim: int, n: int, relax: int, block: int, ctx: Context, seed: int = 
         model, x = mixture(dim, n)
         sampler = particles.Brownian(dt=DT, dr_threshold=SKIN)
         state = sampler.init(model, x)
-        out = particles.run(jax.random.key(seed + 1), model, sampler, state, relax, block=block)
+        out = molcomp.sample(jax.random.key(seed + 1), model, sampler, state, relax, chunk=block)
         ctx.cache[key] = (model, out.state)
     return ctx.cache[key]
 
@@ -101,7 +102,7 @@ def _run(dim, n, steps, relax, repeats, ctx: Context, seed=0):
     key = jax.random.key(seed)
 
     def call():
-        return particles.run(key, model, sampler, state, steps, block=steps).state.position
+        return molcomp.sample(key, model, sampler, state, steps, chunk=steps).state.position
 
     t = median_time(call, repeats)
     return [Measurement("particle_steps_per_s", n * steps / t, "particle steps/s", True)]

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import time
 
 import equinox as eqx
@@ -54,7 +53,7 @@ import analog
 import learning
 import molcomp
 
-from ._harness import Case, Context, Measurement, source_hash, write_atomic
+from ._harness import Case, Context, Measurement, write_atomic
 
 NAME = "multifarious"
 DESCRIPTION = "multifarious mixtures: (epsilon, mu) phase diagram and capacity m_max(N)"
@@ -142,35 +141,6 @@ def _batch(key, structs, J, eps, mus, cues, kinetics: str, size: str, events_per
     return analog.memory.readout(structs, configs), capped
 
 
-class _Progress:
-    """Finished batches in DIR/multifarious_progress.json, keyed by code version and
-    size, so that a rerun after an interruption skips them (no file without DIR)."""
-
-    def __init__(self, ctx: Context, size: str):
-        self.path = None if ctx.out is None else ctx.out / f"{NAME}_progress.json"
-        self.prefix = f"{source_hash()}|{size}|"
-        self.data = {}
-        if self.path is not None and self.path.exists():
-            try:
-                self.data = json.loads(self.path.read_text())
-            except ValueError:
-                self.data = {}
-
-    def get(self, key: str):
-        return self.data.get(self.prefix + key)
-
-    def put(self, key: str, value) -> None:
-        self.data[self.prefix + key] = value
-        if self.path is not None:
-            write_atomic(self.path, json.dumps(self.data, indent=0).encode())
-
-
-def _progress(ctx: Context, size: str) -> _Progress:
-    if (NAME, "progress") not in ctx.cache:
-        ctx.cache[NAME, "progress"] = _Progress(ctx, size)
-    return ctx.cache[NAME, "progress"]
-
-
 def _say(msg: str) -> None:
     tqdm.write(f"    {NAME}: {msg}")
 
@@ -191,7 +161,7 @@ def _phase_grid(kinetics: str, size: str, seed: int, ctx: Context):
     cue_table = jnp.stack([analog.memory.seed(structs, a, k) for a in range(M_PHASE)])
     D, R = np.meshgrid(deltas, np.arange(seeds), indexing="ij")
     cues = cue_table[R.ravel() % M_PHASE]
-    store = _progress(ctx, size)
+    store = ctx.partial(NAME, size)
     grid, capped = {}, 0
     for i, eps in enumerate(s["eps"]):
         key = f"phases|{kinetics}|eps={eps:g}"
@@ -266,21 +236,25 @@ def _plot(ctx: Context, size: str):
 def _success(kinetics: str, size: str, N: int, m: int, seed: int, ctx: Context) -> float:
     """Fraction of `runs` seeded recalls of structure alpha = run mod m that retrieve it
     with error < 0.05 within the budget (one vmapped batch)."""
-    store = _progress(ctx, size)
+    store = ctx.partial(NAME, size)
     key = f"success|{kinetics}|N={N}|m={m}"
     if store.get(key) is not None:
         return store.get(key)["fraction"]
     t0 = time.perf_counter()
-    s = SIZES[size]
     structs, J, k = _setup(jax.random.fold_in(jax.random.key(seed), m), N, m)
-    alphas = np.arange(s["runs"]) % m
-    cues = jnp.stack([analog.memory.seed(structs, a, k) for a in range(m)])[alphas]
-    mus = np.full(s["runs"], -(EPS_CAPACITY + DELTA_CAPACITY))
-    out, capped = _batch(jax.random.key(seed + 7919 * m), structs, J, EPS_CAPACITY, mus,
-                         cues, kinetics, size, EVENTS_PER_SITE_CAPACITY)  # fmt: skip
-    frac = float(np.mean(out.success & (out.retrieved == alphas)))
+    mu = jnp.full(J.q, -(EPS_CAPACITY + DELTA_CAPACITY))
+    model = molcomp.PottsModel(structs.lattice, J, mu, EPS_CAPACITY, empty=True)
+    memory = analog.memory.MixtureMemory(model, _sampler(kinetics, m), structs,
+                                         max_events=EVENTS_PER_SITE_CAPACITY * N)  # fmt: skip
+    sweeps, T = _budget(kinetics, size, N)
+    steps = sweeps if kinetics == "metropolis" else int(T)  # attempts per site (rate 1)
+    res = analog.memory.seeded_recalls(
+        jax.random.key(seed + 7919 * m), memory, SIZES[size]["runs"], steps, k
+    )
+    frac = res.fraction
+    capped = int(np.sum(res.elapsed < 0.999 * T)) if kinetics == "gillespie" else 0
     store.put(key, {"fraction": frac, "capped": capped})
-    err, wall = np.median(out.error), time.perf_counter() - t0
+    err, wall = np.median(res.readout.error), time.perf_counter() - t0
     _say(
         f"{kinetics} N={N} m={m}: success {frac:.2f}, median error {err:.3f}, "
         f"{capped} capped ({wall:.0f} s)"
@@ -303,7 +277,7 @@ def _capacity_run(kinetics: str, N: int, size: str, seed: int, ctx: Context):
 def _recall_time(kinetics: str, N: int, size: str, seed: int, ctx: Context):
     """First-passage times of seeded m = 1 recall at the retrieval point, read in
     RECALL_SEGMENTS segments of the budget: what the budget must cover."""
-    store = _progress(ctx, size)
+    store = ctx.partial(NAME, size)
     key = f"recall|{kinetics}|N={N}"
     if store.get(key) is None:
         t0 = time.perf_counter()

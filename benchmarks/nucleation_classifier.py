@@ -13,7 +13,7 @@ of each digit from the data set (other writers). Dosing: multiplier 1 + 10 x
 intensity, c = c_base (1 + 10 x), mu_base = ln(c_base / c0).
 
 Learners (kind `physical`), trained on the window nucleation surrogate
-(`analog.classifier.fit`) with the window side k of the critical nucleus at the
+(`analog.classifier.train`) with the window side k of the critical nucleus at the
 simulation's parameters (`analog.classifier.critical_window`: classical nucleation
 theory for the densest dosing, mu = mu_base + ln 11, along the anneal; k = 2 at
 every size, where Evans et al. used k = 5 for their tiles):
@@ -191,9 +191,9 @@ def _run(learner: str, s: dict, seed: int, ctx: Context) -> list[Measurement]:
     method = LEARNERS[learner]
     steps, margin = _steps_margin(method, s)
     t0 = time.perf_counter()
-    clf, hist = clf_mod.fit(
-        jax.random.key(seed + 1), structs, xtr, ytr, method=method, steps=steps,
-        margin=margin, k=nucleation(s).k, **MAP,
+    clf, hist = clf_mod.train(
+        jax.random.key(seed + 1), structs, xtr, ytr, _trainer(method, steps), margin=margin,
+        k=nucleation(s).k,
     )  # fmt: skip
     jax.block_until_ready(clf)
     secs = time.perf_counter() - t0
@@ -218,6 +218,13 @@ def _run(learner: str, s: dict, seed: int, ctx: Context) -> list[Measurement]:
         Measurement("surrogate_agreement", float(np.mean(agree[n_tr:])), "fraction", True),
         Measurement("surrogate_agreement_train", float(np.mean(agree[:n_tr])), "fraction", True),
     ]
+
+
+def _trainer(method: str, steps: int) -> clf_mod.AbstractTrainer:
+    """The trainer object behind a rule of LEARNERS, with the MAP dosing."""
+    if method == "hill_climb":
+        return clf_mod.SwapHillClimb(steps=steps, **MAP)
+    return clf_mod.SinkhornAssignment(steps=steps, **MAP)
 
 
 def _steps_margin(method: str, s: dict) -> tuple[int, float]:
@@ -250,7 +257,8 @@ def fit_toy(n: int, steps: int, seed: int = 0):
     """Train a `LinearMap` classifier on the toy; returns (classifier, x, y, seconds)."""
     x, y, structs = toy_problem(n, seed)
     t0 = time.perf_counter()
-    clf, _ = clf_mod.fit(jax.random.key(seed + 1), structs, x, y, method="linear", steps=steps)
+    trainer = clf_mod.LinearMapDescent(steps=steps)
+    clf, _ = clf_mod.train(jax.random.key(seed + 1), structs, x, y, trainer)
     jax.block_until_ready(clf)
     return clf, x, y, time.perf_counter() - t0
 

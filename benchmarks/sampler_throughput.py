@@ -18,7 +18,7 @@ import numpy as np
 
 import molcomp
 from molcomp import interactions, lattice
-from molcomp.samplers._checkerboard import random_words, uniform16
+from molcomp.samplers import threefry_words, uniform16_pairs
 
 from ._harness import Case, Context, Measurement
 from ._timing import median_time
@@ -258,9 +258,9 @@ def _run_rng(n: int, batch: int, repeats: int, generator: str, ctx: Context, see
         if generator == "jax-uniform-f32":
             return jax.random.uniform(k, (batch,), jnp.float32)
         if generator == "threefry-rbg-f32":  # 24 random bits per float32, midpoints
-            words = random_words(k, (batch,))
+            words = threefry_words(k, (batch,))
             return ((words >> 8).astype(jnp.float32) + 0.5) * np.float32(2.0**-24)
-        return jnp.concatenate(uniform16(k, (batch // 2,)))
+        return jnp.concatenate(uniform16_pairs(k, (batch // 2,)))
 
     @jax.jit
     def draw(key):

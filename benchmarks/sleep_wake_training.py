@@ -40,6 +40,7 @@ import numpy as np
 import optax
 
 import learning
+import molcomp
 
 from ._harness import Case, Context, Measurement, write_atomic
 
@@ -63,8 +64,8 @@ SIZES = {size: dict(zip(KEYS, row)) for size, row in ROWS.items()}
 
 @dataclasses.dataclass
 class Task:
-    target: learning.BoltzmannMachine
-    start: learning.BoltzmannMachine
+    target: learning.neural.BoltzmannMachine
+    start: learning.neural.BoltzmannMachine
     data: jax.Array  # (m, n) states 0/1
     configs: jax.Array  # all 2^n configurations
     target_log_probs: jax.Array
@@ -76,15 +77,13 @@ def _task(s: dict, seed: int, ctx: Context) -> Task:
     if key not in ctx.cache:
         k_w, k_b, k_data, k_start = jax.random.split(jax.random.key(seed), 4)
         n = s["n"]
-        target = learning.BoltzmannMachine(
+        target = learning.neural.BoltzmannMachine(
             0.3 * jax.random.normal(k_w, (n * (n - 1) // 2,)), 0.1 * jax.random.normal(k_b, (n,))
         )
-        configs = learning.exact.configurations(n)
-        lp = learning.exact.log_probs(target, configs=configs)
-        cdf = jnp.cumsum(jnp.exp(lp))  # inverse-CDF sampling of exact data
-        idx = jnp.searchsorted(cdf, jax.random.uniform(k_data, (s["m"],)) * cdf[-1])
-        data = configs[jnp.minimum(idx, cdf.shape[0] - 1)]
-        start = learning.BoltzmannMachine.random(k_start, n, scale=0.01)
+        configs = molcomp.exact.configurations(target)
+        lp = molcomp.exact.log_probabilities(target)
+        data = molcomp.exact.sample(k_data, target, s["m"])  # exact data (inverse CDF)
+        start = learning.neural.BoltzmannMachine.random(k_start, n, scale=0.01)
         ctx.cache[key] = Task(target, start, data, configs, lp)
     return ctx.cache[key]
 
@@ -95,8 +94,8 @@ def _optimizer(s: dict):
 
 @eqx.filter_jit
 def _kl(task_lp, configs, weights, biases):
-    model = learning.BoltzmannMachine(weights, biases)
-    return learning.exact.kl_divergence(task_lp, learning.exact.log_probs(model, configs=configs))
+    model = learning.neural.BoltzmannMachine(weights, biases)
+    return learning.exact.kl_divergence(task_lp, molcomp.exact.log_probabilities(model))
 
 
 def _params(s: dict, rule: str) -> dict:
@@ -150,7 +149,7 @@ def _keep(ctx: Context, label: str, learner: str, curve: dict) -> None:
 # ---- molcomp -------------------------------------------------------------------------
 def _run_molcomp(s: dict, seed: int, label: str, persistent: bool, ctx: Context):
     task = _task(s, seed, ctx)
-    sampler = learning.SequentialGibbs()
+    sampler = learning.neural.SequentialGibbs()
     phase_cls = learning.PCD if persistent else learning.FreshChains
     # Sweeps per step as thrml's schedule: warmup, then one record every `sweeps`, the
     # first one at the end of the warmup.
@@ -172,9 +171,7 @@ def _run_molcomp(s: dict, seed: int, label: str, persistent: bool, ctx: Context)
             opt,
             steps,
             model_phase=phase,
-            eval_every=s["eval_every"],
-            target=task.target_log_probs,
-            ais=False,
+            evaluate=learning.Evaluation(s["eval_every"], target=task.target_log_probs, ais=None),
             progress=False,
         )[1]
 

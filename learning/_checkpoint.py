@@ -1,22 +1,24 @@
-"""Atomic, fingerprinted training checkpoints in a directory.
+"""Fingerprinted training checkpoints in a directory.
 
 `state-<step>.eqx` holds the pytree leaves (equinox serialisation); `checkpoint.json`
 names the current state file, its step, the history and a fingerprint of what produced
-the run. Each file is written to a temporary name and renamed (atomic on POSIX), the
-JSON last, so a crash leaves either the old or the new checkpoint, never half of one.
+the run. Both go through `molcomp.atomic_write`, the JSON last, so a crash leaves
+either the old or the new checkpoint, never half of one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
-import tempfile
 
 import equinox as eqx
 import jax
 import numpy as np
+
+import molcomp
 
 META = "checkpoint.json"
 
@@ -42,28 +44,14 @@ def fingerprint(*parts) -> str:
     return h.hexdigest()[:16]
 
 
-def _atomic_write(path: str, write) -> None:
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-
-
 def save(directory: str, step: int, tree, history: dict, fp: str) -> None:
     """Write the checkpoint of `step` and drop older state files."""
-    os.makedirs(directory, exist_ok=True)
     name = f"state-{step:09d}.eqx"
-    _atomic_write(os.path.join(directory, name), lambda f: eqx.tree_serialise_leaves(f, tree))
+    buffer = io.BytesIO()
+    eqx.tree_serialise_leaves(buffer, tree)
+    molcomp.atomic_write(os.path.join(directory, name), buffer.getvalue())
     meta = {"step": step, "state_file": name, "fingerprint": fp, "history": history}
-    _atomic_write(os.path.join(directory, META), lambda f: f.write(json.dumps(meta).encode()))
+    molcomp.atomic_write(os.path.join(directory, META), json.dumps(meta))
     for old in os.listdir(directory):
         if old.startswith("state-") and old.endswith(".eqx") and old != name:
             with contextlib.suppress(FileNotFoundError):
@@ -83,8 +71,9 @@ def load(directory: str, like, fp: str):
         meta = json.load(f)
     if meta.get("fingerprint") != fp:
         raise ValueError(
-            f"checkpoint_dir {directory!r} holds a checkpoint of a different run (fingerprint "
-            f"{meta.get('fingerprint')} != {fp}); use another directory or delete it"
+            f"checkpoint directory {directory!r} holds a checkpoint of a different run "
+            f"(fingerprint {meta.get('fingerprint')} != {fp}); use another directory or "
+            "delete it"
         )
     tree = eqx.tree_deserialise_leaves(os.path.join(directory, meta["state_file"]), like)
     return int(meta["step"]), tree, meta["history"]

@@ -1,11 +1,17 @@
-"""Clamped sampling: some variables stay at their data values, the rest are sampled.
+"""Clamped sampling: some variables stay at their values, the rest are sampled.
 
 Needed for hidden units (sample h with v clamped to the data), linker species and
-supervised learning with a clamped label. The wrapper keeps the conditional
-distribution exact: a clamped variable is never proposed, so every update of a free
-one conditions on the true clamped values (restoring clamped values *after* a sweep
-would not, since the free variables updated later in the sweep would have seen wrong
-ones).
+supervised learning with a clamped label. Clamping is part of the sampling
+specification: `Clamped(sampler, clamp)` is a sampler whose state holds the clamped
+values (a chain's configuration at the clamped sites never changes) and whose steps
+update only the free sites, through the inner sampler's public hook
+
+    sampler.step_free(key, model, state, free, prepared=None) -> (state, info)
+
+which must leave the sites outside the boolean mask `free` untouched and update every
+free site conditioned on the current values of all others. That keeps the conditional
+distribution exact (restoring clamped values *after* a sweep would not: the free
+variables updated later in the sweep would have seen wrong ones).
 """
 
 from __future__ import annotations
@@ -18,25 +24,20 @@ import numpy as np
 
 from molcomp import AbstractSampler, BlockGibbs, ChainState, Metropolis
 
-from ._models import n_sites
 
-
-class ClampAux(eqx.Module):
-    """Chain tables of a clamped chain: the inner sampler's, plus (for lattice
-    samplers) the colour blocks restricted to free sites."""
-
-    inner: object
-    blocks: tuple | None
+def _has_hook(sampler) -> bool:
+    return callable(getattr(sampler, "step_free", None))
 
 
 class Clamped(AbstractSampler):
-    """Wrap a sampler so that the variables where `clamp` is True never change.
+    """`sampler` with the variables where `clamp` is True kept fixed.
 
     The clamped values are whatever the chain's configuration holds there (e.g. the
-    data it was started from). Supports molcomp's `BlockGibbs` and `Metropolis` (their
-    colour blocks are restricted to free sites, an exact conditional sampler) and the
-    binary samplers of this package. `SwapMetropolis` is refused: a swap of a free with a
-    clamped site would move a clamped value.
+    data it was started from). The inner sampler must provide the clamping hook
+    `step_free(key, model, state, free, prepared=None)` (the binary samplers of
+    `learning.neural` do; molcomp's `BlockGibbs` and `Metropolis` are supported too).
+    `SwapMetropolis` is refused: a swap of a free with a clamped site would move a
+    clamped value.
 
     **Arguments:**
 
@@ -54,16 +55,18 @@ class Clamped(AbstractSampler):
     clamp: tuple[bool, ...] = eqx.field(static=True)
 
     def __init__(self, sampler, clamp):
+        if not isinstance(sampler, AbstractSampler):
+            raise TypeError(f"sampler must be a molcomp sampler, got {type(sampler).__name__}")
         if isinstance(sampler, Clamped):
             raise TypeError("sampler is already Clamped; combine the masks instead")
-        if not (isinstance(sampler, BlockGibbs | Metropolis) or hasattr(sampler, "step_free")):
+        if not (_has_hook(sampler) or _stopgap(sampler)):
             raise TypeError(
-                f"Clamped supports BlockGibbs, Metropolis and the learning samplers, got "
-                f"{type(sampler).__name__}"
+                f"Clamped supports samplers with the clamping hook step_free (BlockGibbs, "
+                f"Metropolis, SequentialGibbs, AlternatingGibbs), got {type(sampler).__name__}"
             )
-        if isinstance(sampler, BlockGibbs):
+        if not _has_hook(sampler) and isinstance(sampler, BlockGibbs):
             # The checkerboard kernel sweeps whole sublattices; the generic block path
-            # honours the restricted blocks below.
+            # honours the restricted blocks of the stopgap below.
             sampler = dataclasses.replace(sampler, checkerboard=False)
         mask = np.asarray(clamp)
         if mask.ndim != 1 or mask.dtype != bool:
@@ -75,37 +78,66 @@ class Clamped(AbstractSampler):
 
     @property
     def free(self) -> np.ndarray:
+        """Boolean mask of the sampled (free) variables."""
         return ~np.asarray(self.clamp, bool)
 
     def check_model(self, model) -> None:
+        """The inner sampler's check, and a mask of one entry per site."""
         self.sampler.check_model(model)
-        n = n_sites(model)
-        if len(self.clamp) != n:
+        if len(self.clamp) != model.n_sites:
             raise ValueError(
-                f"clamp must have shape ({n},) for this model, got ({len(self.clamp)},)"
+                f"clamp must have shape ({model.n_sites},) for this model, got ({len(self.clamp)},)"
             )
 
-    def _init_one(self, model, config) -> ChainState:
-        inner = self.sampler._init_one(model, config)
-        blocks = None
-        if not hasattr(self.sampler, "step_free"):
-            free = self.free
-            blocks = tuple(
-                jnp.asarray(b[free[b]], jnp.int32)
-                for b in (np.asarray(b) for b in model.lattice.blocks)
-                if free[b].any()
-            )
-        return ChainState(inner.config, ClampAux(inner.aux, blocks))
+    def init(self, model, config) -> ChainState:
+        """The inner sampler's state for `config`; its clamped entries stay as given."""
+        self.check_model(model)
+        state = self.sampler.init(model, config)
+        if _has_hook(self.sampler):
+            return state
+        return _stopgap_init(self, model, state)
 
     def prepare(self, model):
+        """The inner sampler's tables."""
         return self.sampler.prepare(model)
 
     def step(self, key, model, state, prepared=None):
-        aux = state.aux
-        inner = ChainState(state.config, aux.inner)
-        if hasattr(self.sampler, "step_free"):
-            out, info = self.sampler.step_free(key, model, inner, self.free, prepared)
-        else:
-            restricted = eqx.tree_at(lambda m: m.lattice.blocks, model, aux.blocks)
-            out, info = self.sampler.step(key, restricted, inner, prepared)
-        return ChainState(out.config, ClampAux(out.aux, aux.blocks)), info
+        """One step of the inner sampler over the free variables only."""
+        if _has_hook(self.sampler):
+            return self.sampler.step_free(key, model, state, self.free, prepared)
+        return _stopgap_step(self, key, model, state, prepared)
+
+
+# ---- stopgap for molcomp's lattice samplers -----------------------------------------
+# Until `BlockGibbs` and `Metropolis` provide `step_free` (masking the clamped sites of
+# each colour block: exact, since the sites of one block are conditionally independent),
+# their colour blocks are restricted to the free sites here, computed once at `init`
+# from the concrete lattice. Delete this section when molcomp has the hook.
+
+
+class _RestrictedAux(eqx.Module):
+    inner: object
+    blocks: tuple
+
+
+def _stopgap(sampler) -> bool:
+    return isinstance(sampler, BlockGibbs | Metropolis)
+
+
+def _stopgap_init(clamped, model, state):
+    free = clamped.free
+    blocks = tuple(
+        jnp.asarray(b[free[b]], jnp.int32)
+        for b in (np.asarray(b) for b in model.lattice.blocks)
+        if free[b].any()
+    )
+    lead = state.config.shape[:-1]
+    tiled = tuple(jnp.broadcast_to(b, (*lead, b.shape[0])) for b in blocks)
+    return ChainState(state.config, _RestrictedAux(state.aux, tiled))
+
+
+def _stopgap_step(clamped, key, model, state, prepared):
+    aux = state.aux
+    restricted = eqx.tree_at(lambda m: m.lattice.blocks, model, aux.blocks)
+    out, info = clamped.sampler.step(key, restricted, ChainState(state.config, aux.inner), prepared)
+    return ChainState(out.config, _RestrictedAux(out.aux, aux.blocks)), info

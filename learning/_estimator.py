@@ -2,7 +2,8 @@
 
 This is d KL(P_data || Q_theta) / d theta (the negative mean log-likelihood up to a
 constant), so optax *descends* it (ARCHITECTURE sign table). One function serves every
-energy model; nothing here is specific to Potts, Boltzmann or neural energies.
+energy model: it calls the model's methods (`energy`, and when the model has them
+`statistics` / `energy_from_statistics`, `trainable`) and never asks its type.
 """
 
 from __future__ import annotations
@@ -10,42 +11,74 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Float
 
-from ._models import default_filter_spec, energy_from_statistics, has_statistics, mean_statistics
-from ._phases import AbstractDataPhase, AbstractModelPhase
-
-METHODS = ("auto", "energy", "statistics")
+from ._phases import AbstractDataPhase, AbstractModelPhase, mean_statistics
 
 
 class PhaseState(eqx.Module):
-    """What the two phases carry from step to step (e.g. persistent chains)."""
+    """What the two phases carry from step to step (e.g. persistent chains).
+
+    **Fields:** `data` (the data phase's state), `model` (the model phase's state).
+    """
 
     data: object
     model: object
 
 
+class GradInfo(eqx.Module):
+    """Diagnostics of one `estimate_grad` step.
+
+    **Fields:** `energy_gap` = <E>_data - <E>_model; `acceptance` (mean acceptance of
+    the model phase's chains, 1 when it runs none); `acceptance_data` (of the data
+    phase's chains, 1 when it runs none).
+    """
+
+    energy_gap: Float[Array, ""]
+    acceptance: Float[Array, ""]
+    acceptance_data: Float[Array, ""]
+
+
 def init_state(key, model, data_phase: AbstractDataPhase, model_phase: AbstractModelPhase):
-    """Initial `PhaseState` (validates the data against the model)."""
+    """Initial `PhaseState` (validates the data against the model).
+
+    **Arguments:** `key`; `model`; `data_phase` (`Observed` or `ClampedChains`);
+    `model_phase` (`PCD`, `CD` or `FreshChains`).
+
+    **Returns:** a `PhaseState`.
+    """
     if not isinstance(data_phase, AbstractDataPhase):
         raise TypeError(
             f"data_phase must be Observed or ClampedChains, got {type(data_phase).__name__}"
         )
     if not isinstance(model_phase, AbstractModelPhase):
-        raise TypeError(f"model_phase must be PCD or CD, got {type(model_phase).__name__}")
+        raise TypeError(
+            f"model_phase must be PCD, CD or FreshChains, got {type(model_phase).__name__}"
+        )
     k_data, k_model = jax.random.split(key)
     data = data_phase.init(k_data, model)
     return PhaseState(data, model_phase.init(k_model, model, data_phase.configs(data)))
 
 
 def _flatten(configs, weights):
-    """(K, C, n) samples with (C,) weights -> (K C, n) and (K C,) weights or None."""
-    K = configs.shape[0]
-    flat = configs.reshape(-1, configs.shape[-1])
+    """(K, C, *state) samples with (C,) weights -> (K C, *state) and (K C,) weights."""
+    K, C = configs.shape[:2]
+    flat = configs.reshape(K * C, *configs.shape[2:])
     return flat, None if weights is None else jnp.tile(weights, K) / K
 
 
 def _mean(x, weights):
     return jnp.mean(x) if weights is None else jnp.dot(weights, x) / jnp.sum(weights)
+
+
+def _use_statistics(model, via_statistics: bool | None) -> bool:
+    if via_statistics is None:
+        return bool(model.has_statistics)
+    if via_statistics and not model.has_statistics:
+        raise ValueError(
+            f"via_statistics=True, but {type(model).__name__} has no sufficient statistics"
+        )
+    return bool(via_statistics)
 
 
 def energy_gap_grad(
@@ -56,30 +89,34 @@ def energy_gap_grad(
     neg_weights,
     *,
     filter_spec=None,
-    method="auto",
+    via_statistics: bool | None = None,
     pos_statistics=None,
 ):
-    """(grads, gap) with gap = <E>_pos - <E>_neg and grads = d gap / d theta.
+    """d gap / d theta with gap = <E>_pos - <E>_neg, the core of every sleep-wake rule.
 
-    `method`: "energy" differentiates the mean energy over the samples
-    (`equinox.filter_grad` path, any model); "statistics" averages sufficient
-    statistics first and differentiates the energy once, at their mean (exact when the
-    energy is linear in its statistics, as for Potts and Boltzmann energies); "auto"
-    picks "statistics" when the model provides them. Leaves outside `filter_spec` get
-    None. `pos_statistics`: precomputed mean statistics of `pos` (statistics path).
+    $$g = \\nabla_\\theta \\big(\\langle E_\\theta \\rangle_{pos} -
+    \\langle E_\\theta \\rangle_{neg}\\big)$$
+
+    **Arguments:**
+
+    - `model`: any energy model.
+    - `pos`, `neg`: batches of configurations (m, ...), with optional weights (m,)
+      `pos_weights`, `neg_weights` (None: uniform).
+    - `filter_spec`: which leaves train (default `model.trainable()`); others get None.
+    - `via_statistics`: True averages the sufficient statistics first and
+      differentiates the energy once, at their mean (exact when the energy is linear in
+      them, as for Potts and Boltzmann energies); False differentiates the mean energy
+      over the samples (any model); None (default) uses statistics when the model has
+      them (`model.has_statistics`).
+    - `pos_statistics`: precomputed mean statistics of `pos` (statistics path).
+
+    **Returns:** `(grads, gap)`.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if method == "auto":
-        method = "statistics" if has_statistics(model) else "energy"
-    if method == "statistics" and not has_statistics(model):
-        raise ValueError(
-            f"{type(model).__name__} has no sufficient statistics; use method='energy'"
-        )
-    spec = default_filter_spec(model) if filter_spec is None else filter_spec
+    use_stats = _use_statistics(model, via_statistics)
+    spec = model.trainable() if filter_spec is None else filter_spec
     diff, static = eqx.partition(model, spec)
 
-    if method == "statistics":
+    if use_stats:
         if pos_statistics is None:
             pos_statistics = mean_statistics(model, pos, pos_weights)
         s_pos = jax.lax.stop_gradient(pos_statistics)
@@ -87,7 +124,7 @@ def energy_gap_grad(
 
         def gap(d):
             m = eqx.combine(d, static)
-            return energy_from_statistics(m, s_pos) - energy_from_statistics(m, s_neg)
+            return m.energy_from_statistics(s_pos) - m.energy_from_statistics(s_neg)
 
     else:
 
@@ -108,7 +145,7 @@ def estimate_grad(
     state: PhaseState,
     *,
     filter_spec=None,
-    method: str = "auto",
+    via_statistics: bool | None = None,
 ):
     """One Monte Carlo estimate of the sleep-wake gradient.
 
@@ -119,14 +156,15 @@ def estimate_grad(
 
     - `key`: a `jax.random` key.
     - `model`: any energy model (`energy(config)`, `check_state`).
-    - `data_phase`: `Observed` or `ClampedChains`; `model_phase`: `PCD` or `CD`.
+    - `data_phase`: `Observed` or `ClampedChains`; `model_phase`: `PCD`, `CD` or
+      `FreshChains`.
     - `state`: from `init_state` (or the previous call).
-    - `filter_spec`: which leaves train (default: floating-point leaves except `beta`).
-    - `method`: "auto", "energy" or "statistics" (see `energy_gap_grad`).
+    - `filter_spec`: which leaves train (default `model.trainable()`: floating-point
+      leaves except `beta`).
+    - `via_statistics`: gradient path (see `energy_gap_grad`).
 
     **Returns:** `(grads, state, info)`: grads shaped like the model (None where not
-    trained), for optax to descend; the new phase state; info with the energy gap
-    <E>_data - <E>_model and the samplers' acceptance.
+    trained), for optax to descend; the new phase state; a `GradInfo`.
 
     **Example:**
 
@@ -137,8 +175,8 @@ def estimate_grad(
     ```
     """
     k_data, k_model = jax.random.split(key)
-    pos, w_pos, data_state, info_d = data_phase.draw(k_data, model, state.data)
-    neg, w_neg, model_state, info_m = model_phase.draw(k_model, model, state.model, pos, w_pos)
+    pos, w_pos, data_state, acc_d = data_phase.draw(k_data, model, state.data)
+    neg, w_neg, model_state, acc_m = model_phase.draw(k_model, model, state.model, pos, w_pos)
     pos, w_pos = _flatten(pos, w_pos)
     neg, w_neg = _flatten(neg, w_neg)
     grads, gap = energy_gap_grad(
@@ -148,8 +186,8 @@ def estimate_grad(
         neg,
         w_neg,
         filter_spec=filter_spec,
-        method=method,
+        via_statistics=via_statistics,
         pos_statistics=data_phase.statistics(data_state),
     )
-    info = {"energy_gap": gap, **info_d, **info_m}
+    info = GradInfo(energy_gap=gap, acceptance=acc_m, acceptance_data=acc_d)
     return grads, PhaseState(data_state, model_state), info

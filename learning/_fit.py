@@ -4,7 +4,8 @@ Steps run in jitted chunks (`lax.fori_loop`) between evaluation and checkpoint p
 the key of step i is `fold_in(key, i)`, so the result depends only on the key and the
 step index: a run resumed from a checkpoint reproduces the uninterrupted run.
 `fit` is a top-level driver like `molcomp.sample`, so it is the one place in
-`learning` that jits.
+`learning` that jits. What to evaluate and where to checkpoint are settings objects,
+`Evaluation` and `Checkpointing`, each carrying only its own settings.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import equinox as eqx
@@ -21,25 +23,28 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
+import molcomp
 from molcomp import AbstractSampler
+from molcomp.checks import check_positive_int
 
-from . import _checkpoint, _exact
-from ._ais import ais_log_likelihood
-from ._estimator import METHODS, estimate_grad, init_state
-from ._models import default_filter_spec, n_sites
-from ._phases import PCD, AbstractDataPhase, ClampedChains, Observed
-
-AIS_DEFAULTS = {"chains": 32, "temperatures": 300}
+from . import _checkpoint
+from ._ais import AIS
+from ._estimator import estimate_grad, init_state
+from ._phases import PCD, AbstractDataPhase, AbstractModelPhase, Observed
+from .exact import empirical_log_probs, kl_divergence
 
 
 @dataclass
-class History:
-    """Per step: `grad_norm` (global norm of the gradient) and `energy_gap`
+class FitHistory:
+    """What `fit` records.
+
+    Per step: `grad_norm` (global norm of the gradient) and `energy_gap`
     (<E>_data - <E>_model). At each evaluation step `eval_step`: `kl` (exact
     KL(P_target || Q) in nats when the observed space is enumerable, else NaN),
     `log_likelihood` and `log_likelihood_stderr` (AIS estimate, NaN when off) and
     `train_s` (training seconds so far, evaluation and checkpoints excluded).
-    `seconds`: total training seconds (set at the end and at checkpoints)."""
+    `seconds`: total training seconds (set at the end and at checkpoints).
+    """
 
     grad_norm: list = field(default_factory=list)
     energy_gap: list = field(default_factory=list)
@@ -51,55 +56,59 @@ class History:
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
+        """The history as a JSON-ready dict."""
         return asdict(self)
 
 
-def _check_steps(name, value, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+class Evaluation(eqx.Module):
+    """What `fit` evaluates, and how often.
+
+    **Arguments:**
+
+    - `every`: evaluate every k steps and at the end.
+    - `target`: log-probabilities over the enumeration of the observed variables
+      (`molcomp.exact` order) or an energy model of them to enumerate; default: the
+      empirical distribution of the data. Gives the exact KL(target || model) when the
+      observed space is enumerable.
+    - `ais`: an `AIS` for the log-likelihood of the data (default `AIS(32, 300)`), or
+      None for none.
+    - `marginal`: for data over some of the variables (`ClampedChains`), a function
+      model -> the energy model of the observed variables (same Z), e.g.
+      `learning.neural.RBM.marginal`.
+    """
+
+    every: int = eqx.field(static=True)
+    target: object = None
+    ais: AIS | None = AIS(chains=32, temperatures=300)
+    marginal: Callable | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        check_positive_int("every", self.every)
+        if self.ais is not None and not isinstance(self.ais, AIS):
+            raise TypeError(f"ais must be a learning.AIS or None, got {type(self.ais).__name__}")
 
 
-def _data_phase(model, sampler, data, clamp, weights, batch_size):
-    if isinstance(data, AbstractDataPhase):
-        return data
-    arr = jnp.asarray(data)
-    if arr.ndim != 2:
-        raise ValueError(f"data must have shape (m, n), got {arr.shape}")
-    if clamp is None and arr.shape[1] != n_sites(model) and hasattr(model, "visible"):
-        clamp = model.visible  # data over an RBM's visibles: sample its hidden units
-    if clamp is not None:
-        mask = np.asarray(clamp)
-        if mask.shape != (n_sites(model),) or mask.dtype != bool:
-            raise ValueError(
-                f"clamp must be a boolean mask of shape ({n_sites(model)},) for this model, "
-                f"got shape {mask.shape} dtype {mask.dtype}"
-            )
-        return ClampedChains(arr, clamp, sampler, weights=weights, batch_size=batch_size)
-    if arr.shape[1] != n_sites(model):
-        raise ValueError(
-            f"data must have shape (m, {n_sites(model)}) for this model, got {arr.shape}"
-        )
-    return Observed(arr, weights, batch_size)
+class Checkpointing(eqx.Module):
+    """Where and how often `fit` writes checkpoints (and resumes from them).
 
+    **Arguments:** `directory` (created if missing; a checkpoint found there is resumed:
+    same key, model, data, optimizer and settings required); `every`: write every k
+    steps (None: only at the end).
+    """
 
-def _observed(model, data_phase):
-    """(data over the observed variables, weights) for likelihoods, or None."""
-    hidden = hasattr(model, "free_energy")
-    if isinstance(data_phase, Observed) and not hidden:
-        return data_phase.data, data_phase.weights
-    if isinstance(data_phase, ClampedChains) and hidden:
-        if tuple(model.visible) == data_phase.clamp:
-            d = data_phase.data
-            return (d if d.shape[1] == model.n_visible else d[:, model.visible]), data_phase.weights
-    return None
+    directory: str = eqx.field(static=True)
+    every: int | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        if not isinstance(self.directory, str) or not self.directory:
+            raise TypeError(f"directory must be a non-empty str, got {self.directory!r}")
+        if self.every is not None:
+            check_positive_int("every", self.every)
 
 
 @eqx.filter_jit
 def _train_chunk(
-    key, carry, start, n, static, optimizer, data_phase, model_phase, spec, method, size
+    key, carry, start, n, static, optimizer, data_phase, model_phase, spec, via_stats, size
 ):
     """n (<= size) training steps from step index `start`."""
 
@@ -108,24 +117,39 @@ def _train_chunk(
         model, opt_state, ps = eqx.combine(dyn, static)
         k = jax.random.fold_in(key, start + i)
         grads, ps, info = estimate_grad(
-            k, model, data_phase, model_phase, ps, filter_spec=spec, method=method
+            k, model, data_phase, model_phase, ps, filter_spec=spec, via_statistics=via_stats
         )
         updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, spec))
         model = eqx.apply_updates(model, updates)
         dyn, _ = eqx.partition((model, opt_state, ps), eqx.is_array)
         gn = gn.at[i].set(optax.tree.norm(grads))
-        return dyn, gn, gap.at[i].set(info["energy_gap"])
+        return dyn, gn, gap.at[i].set(info.energy_gap)
 
     zeros = jnp.full(size, jnp.nan, jnp.float32)
     return jax.lax.fori_loop(0, n, one, (carry, zeros, zeros))
 
 
 @eqx.filter_jit
-def _exact_kl(model, target_log_probs, configs):
-    return _exact.kl_divergence(target_log_probs, _exact.log_probs(model, configs=configs))
+def _exact_kl(observed_model, target_log_probs):
+    return kl_divergence(target_log_probs, molcomp.exact.log_probabilities(observed_model))
 
 
-_ais = eqx.filter_jit(ais_log_likelihood)
+@eqx.filter_jit
+def _ais(ais, key, model, sampler, data, weights, marginal):
+    return ais.log_likelihood(key, model, sampler, data, weights=weights, marginal=marginal)
+
+
+def _data_phase(model, data):
+    if isinstance(data, AbstractDataPhase):
+        return data
+    phase = Observed(data)
+    if phase.data.shape[1] != model.n_sites:
+        raise ValueError(
+            f"data must have shape (m, {model.n_sites}) for this model, got "
+            f"{phase.data.shape}; for data over some of the variables pass a "
+            "learning.ClampedChains"
+        )
+    return phase
 
 
 def fit(
@@ -136,18 +160,11 @@ def fit(
     optimizer,
     steps: int,
     *,
-    clamp=None,
-    weights=None,
-    batch_size: int | None = None,
-    model_phase=None,
-    chains: int = 64,
+    model_phase: AbstractModelPhase | None = None,
     filter_spec=None,
-    method: str = "auto",
-    eval_every: int | None = None,
-    target=None,
-    ais: bool | dict = True,
-    checkpoint_dir: str | None = None,
-    checkpoint_every: int | None = None,
+    via_statistics: bool | None = None,
+    evaluate: Evaluation | None = None,
+    checkpoint: Checkpointing | None = None,
     progress: bool | None = None,
 ):
     """Train `model` by descending the sleep-wake gradient with `optimizer`.
@@ -156,29 +173,24 @@ def fit(
 
     - `key`: a `jax.random` key (the run is a function of it and the step index).
     - `model`: an energy model; `sampler`: a molcomp-contract sampler of it.
-    - `data`: (m, n) configurations, (m, n_clamped) values of clamped variables (with
-      `clamp`, or an RBM's visibles), or a data phase (`Observed`, `ClampedChains`).
+    - `data`: (m, n) configurations, or a data phase (`Observed(data, weights,
+      batch_size)`, `ClampedChains(values, clamp, sampler)` for data over some of the
+      variables, e.g. an RBM's visibles).
     - `optimizer`: an optax `GradientTransformation`; `steps`: total steps.
-    - `clamp`, `weights`, `batch_size`: build the data phase (see `ClampedChains`).
-    - `model_phase`: default `PCD(sampler, chains)`; `CD(sampler, k)` for CD-k.
-    - `filter_spec`: which leaves train (default: floating-point leaves except `beta`).
-    - `method`: gradient path, "auto" | "energy" | "statistics".
-    - `eval_every`: evaluate every k steps and at the end: exact KL(target || model)
-      when the observed space is enumerable, and an AIS log-likelihood.
-    - `target`: log-probabilities over the observed enumeration (`learning.exact`
-      order) or a model to enumerate; default: the empirical distribution of the data.
-    - `ais`: True (defaults), False, or `ais_log_partition` keyword arguments.
-    - `checkpoint_dir`, `checkpoint_every`: write checkpoints there every k steps and
-      at the end, and resume from the one found there (same key, model, data and
-      settings required; the optimizer must be the same too).
+    - `model_phase`: default `PCD(sampler)`; `CD(sampler, k)` for CD-k.
+    - `filter_spec`: which leaves train (default `model.trainable()`).
+    - `via_statistics`: gradient path (see `energy_gap_grad`).
+    - `evaluate`: an `Evaluation` (exact KL and AIS log-likelihood every k steps).
+    - `checkpoint`: a `Checkpointing` (write, and resume from, checkpoints).
     - `progress`: tqdm bar; default when stderr is a terminal.
 
-    **Returns:** `(model, history)` with `history` a `History`.
+    **Returns:** `(model, history)` with `history` a `FitHistory`.
 
     **Example:**
 
     ```python
-    bm, history = fit(key, bm, SequentialGibbs(), data, optax.adam(1e-2), steps=500)
+    bm, history = fit(key, bm, SequentialGibbs(), data, optax.adam(1e-2), steps=500,
+                      evaluate=Evaluation(every=100))
     ```
     """
     if not isinstance(optimizer, optax.GradientTransformation):
@@ -188,38 +200,38 @@ def fit(
         )
     if not isinstance(sampler, AbstractSampler):
         raise TypeError(f"sampler must be a molcomp sampler, got {type(sampler).__name__}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    steps = _check_steps("steps", steps)
-    eval_every = _check_steps("eval_every", eval_every, allow_none=True)
-    checkpoint_every = _check_steps("checkpoint_every", checkpoint_every, allow_none=True)
-    if checkpoint_every is not None and checkpoint_dir is None:
-        raise ValueError("checkpoint_every needs a checkpoint_dir")
+    if evaluate is not None and not isinstance(evaluate, Evaluation):
+        raise TypeError(f"evaluate must be a learning.Evaluation, got {type(evaluate).__name__}")
+    if checkpoint is not None and not isinstance(checkpoint, Checkpointing):
+        raise TypeError(
+            f"checkpoint must be a learning.Checkpointing, got {type(checkpoint).__name__}"
+        )
+    steps = check_positive_int("steps", steps)
     sampler.check_model(model)
-    data_phase = _data_phase(model, sampler, data, clamp, weights, batch_size)
-    model_phase = PCD(sampler, chains) if model_phase is None else model_phase
-    spec = default_filter_spec(model) if filter_spec is None else filter_spec
-    ais_kw = {**AIS_DEFAULTS, **(ais if isinstance(ais, dict) else {})} if ais else None
+    data_phase = _data_phase(model, data)
+    model_phase = PCD(sampler) if model_phase is None else model_phase
+    spec = model.trainable() if filter_spec is None else filter_spec
+    eval_every = None if evaluate is None else evaluate.every
+    ckpt_every = None if checkpoint is None else checkpoint.every
 
     k_init, k_train, k_eval = jax.random.split(key, 3)
     phase_state = init_state(k_init, model, data_phase, model_phase)
     opt_state = optimizer.init(eqx.filter(model, spec))
-    observed = _observed(model, data_phase)
-    target_lp = _target(model, target, observed) if eval_every else None
+    target_lp = None if evaluate is None else _target(model, evaluate, data_phase)
 
-    history, start, train_s = History(), 0, 0.0
+    history, start, train_s = FitHistory(), 0, 0.0
     tree = (model, opt_state, phase_state)
-    if checkpoint_dir is not None:
-        fp = _checkpoint.fingerprint(tree, key, data_phase, model_phase, spec, method)
-        loaded = _checkpoint.load(checkpoint_dir, tree, fp)
+    if checkpoint is not None:
+        fp = _checkpoint.fingerprint(tree, key, data_phase, model_phase, spec, repr(via_statistics))
+        loaded = _checkpoint.load(checkpoint.directory, tree, fp)
         if loaded is not None:
             start, tree, hist = loaded
-            history = History(**hist)
+            history = FitHistory(**hist)
             train_s = history.seconds
             if start > steps:
-                raise ValueError(f"checkpoint_dir holds step {start}, beyond steps={steps}")
+                raise ValueError(f"the checkpoint holds step {start}, beyond steps={steps}")
 
-    size = min(v for v in (eval_every, checkpoint_every, 50) if v is not None)
+    size = min(v for v in (eval_every, ckpt_every, 50) if v is not None)
     dyn, static = eqx.partition(tree, eqx.is_array)
     progress = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=steps, initial=start, disable=not progress, unit="step", leave=False)
@@ -227,8 +239,7 @@ def fit(
         # Chunks end at every evaluation and checkpoint step (the key schedule depends
         # only on the step index, so chunking does not change the run).
         stop = min(
-            [steps, start + size]
-            + [(start // e + 1) * e for e in (eval_every, checkpoint_every) if e]
+            [steps, start + size] + [(start // e + 1) * e for e in (eval_every, ckpt_every) if e]
         )
         t0 = time.perf_counter()
         dyn, gn, gap = _train_chunk(
@@ -241,7 +252,7 @@ def fit(
             data_phase,
             model_phase,
             spec,
-            method,
+            via_statistics,
             size,
         )
         gn, gap = np.asarray(gn), np.asarray(gap)  # waits for the chunk
@@ -250,22 +261,14 @@ def fit(
         history.energy_gap += gap[: stop - start].tolist()
         model = eqx.combine(dyn, static)[0]
         if eval_every and (stop % eval_every == 0 or stop == steps):
+            key_eval = jax.random.fold_in(k_eval, stop)
             _evaluate(
-                history,
-                stop,
-                train_s,
-                jax.random.fold_in(k_eval, stop),
-                model,
-                sampler,
-                observed,
-                target_lp,
-                ais_kw,
+                history, stop, train_s, key_eval, model, sampler, evaluate, data_phase, target_lp
             )
-        if checkpoint_dir is not None and (
-            stop == steps or (checkpoint_every and stop % checkpoint_every == 0)
-        ):
+        if checkpoint is not None and (stop == steps or (ckpt_every and stop % ckpt_every == 0)):
             history.seconds = train_s
-            _checkpoint.save(checkpoint_dir, stop, eqx.combine(dyn, static), history.to_dict(), fp)
+            tree = eqx.combine(dyn, static)
+            _checkpoint.save(checkpoint.directory, stop, tree, history.to_dict(), fp)
         bar.update(stop - start)
         bar.set_postfix(grad_norm=f"{gn[stop - start - 1]:.3g}")
         start = stop
@@ -274,35 +277,57 @@ def fit(
     return eqx.combine(dyn, static)[0], history
 
 
-def _target(model, target, observed):
-    """Target log-probabilities over the observed enumeration, or None (no exact KL)."""
-    if not _exact.is_enumerable(model):
-        return None
-    if target is None:
-        if observed is None:
-            return None
-        return _exact.empirical_log_probs(model, observed[0], observed[1])
-    if isinstance(target, eqx.Module):
-        return _exact.log_probs(target)
-    lp = jnp.asarray(target, jnp.float32)
-    if lp.shape != (_exact.n_configurations(model),):
+def _observed_model(model, evaluate, data_phase):
+    """The energy model of the observed variables (the data phase's columns)."""
+    data, _ = data_phase.observed()
+    observed = model if evaluate.marginal is None else evaluate.marginal(model)
+    if data.shape[1:] != tuple(observed.state_shape):
         raise ValueError(
-            f"target must hold log-probabilities of all {_exact.n_configurations(model)} observed "
-            f"configurations, got shape {lp.shape}"
+            f"the observed data have shape {data.shape} but the model of the observed "
+            f"variables takes configurations of shape {tuple(observed.state_shape)}; for "
+            "data over some of the variables give Evaluation(marginal=...)"
+        )
+    return observed
+
+
+def _enumerable(model) -> bool:
+    if not model.is_discrete or len(model.state_shape) != 1:
+        return False
+    return molcomp.exact.n_configurations(model) <= molcomp.exact.MAX_STATES
+
+
+def _target(model, evaluate, data_phase):
+    """Target log-probabilities over the observed enumeration, or None (no exact KL)."""
+    observed = _observed_model(model, evaluate, data_phase)
+    if not _enumerable(observed):
+        return None
+    target = evaluate.target
+    if target is None:
+        data, weights = data_phase.observed()
+        return empirical_log_probs(observed, data, weights)
+    if isinstance(target, molcomp.AbstractEnergyModel):
+        return molcomp.exact.log_probabilities(target)
+    lp = jnp.asarray(target, jnp.float32)
+    total = molcomp.exact.n_configurations(observed)
+    if lp.shape != (total,):
+        raise ValueError(
+            f"target must hold log-probabilities of all {total} observed configurations, "
+            f"got shape {lp.shape}"
         )
     return lp
 
 
-def _evaluate(history, step, train_s, key, model, sampler, observed, target_lp, ais_kw):
+def _evaluate(history, step, train_s, key, model, sampler, evaluate, data_phase, target_lp):
+    observed = _observed_model(model, evaluate, data_phase)
     kl = math.nan
     if target_lp is not None:
-        configs = _exact.configurations(_exact.observed_size(model), model.n_states)
-        kl = float(_exact_kl(model, target_lp, configs))
+        kl = float(_exact_kl(observed, target_lp))
     ll = se = math.nan
-    if ais_kw is not None and observed is not None:
-        data, w = observed
-        value, info = _ais(key, model, sampler, data, weights=w, **ais_kw)
-        ll, se = float(value), float(info["stderr"])
+    if evaluate.ais is not None:
+        data, w = data_phase.observed()
+        marginal = None if evaluate.marginal is None else observed
+        value, info = _ais(evaluate.ais, key, model, sampler, data, w, marginal)
+        ll, se = float(value), float(info.stderr)
     history.eval_step.append(step)
     history.kl.append(kl)
     history.log_likelihood.append(ll)

@@ -2,8 +2,9 @@
 
 A phase is a Module holding static configuration (plus the data), with
 `init(key, model, ...) -> state` and `draw(key, model, state, ...) ->
-(configs (K, C, n), weights (C,) | None, state, info)`: K samples of C chains, and
-optional weights of the C chains. Keys are passed in, never stored.
+(configs (K, C, n), weights (C,) | None, state, acceptance)`: K samples of C chains,
+optional weights of the C chains, the mean acceptance of any chains the phase ran.
+Chains run through `molcomp.sample`. Keys are passed in, never stored.
 
 Data phases: `Observed` (the states themselves) and `ClampedChains` (clamped variables
 fixed to the data, the rest sampled: hidden units, labels, linker species).
@@ -19,17 +20,13 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
+import molcomp
 from molcomp import AbstractSampler
+from molcomp.checks import check_nonnegative_int, check_positive_int
 
-from ._chains import run_chains
 from ._clamp import Clamped
-from ._models import has_statistics, mean_statistics, n_sites
 
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+ONE = 1.0  # acceptance reported by a phase that runs no chains
 
 
 def _check_weights(weights, m):
@@ -50,20 +47,52 @@ def _check_data(data) -> Int[Array, "m n"]:
     return arr.astype(jnp.int32)
 
 
+def _check_sampler(sampler) -> AbstractSampler:
+    if not isinstance(sampler, AbstractSampler):
+        raise TypeError(f"sampler must be a molcomp sampler, got {type(sampler).__name__}")
+    return sampler
+
+
+def _batch_size(batch_size):
+    return None if batch_size is None else check_positive_int("batch_size", batch_size)
+
+
 def _rows(key, m: int, batch: int, weights):
     """Indices of a minibatch (weighted rows are drawn in proportion to their weight)."""
     if weights is None:
         return jax.random.randint(key, (batch,), 0, m)
-    # Inverse CDF (categorical would draw a (batch, m) Gumbel array).
-    cdf = jnp.cumsum(weights)
-    idx = jnp.searchsorted(cdf, jax.random.uniform(key, (batch,)) * cdf[-1])
-    return jnp.minimum(idx, m - 1)
+    return jax.random.choice(key, m, (batch,), p=weights)
+
+
+def _config(model, config):
+    return config
+
+
+def run_chains(key, model, sampler, state, *, warmup: int, samples: int, sweeps: int):
+    """`warmup` steps, then `samples` times: `sweeps` steps and record (`molcomp.sample`).
+
+    **Returns:** (state, configs (samples, chains, ...), mean acceptance).
+    """
+    k_warm, k_run = jax.random.split(key)
+    accepted = jnp.float32(0.0)
+    if warmup:
+        out = molcomp.sample(k_warm, model, sampler, state, warmup, progress=False)
+        state, accepted = out.state, warmup * jnp.mean(out.acceptance)
+    steps = samples * sweeps
+    out = molcomp.sample(k_run, model, sampler, state, steps, trace_fn=_config, progress=False)
+    acceptance = (accepted + steps * jnp.mean(out.acceptance)) / (warmup + steps)
+    return out.state, out.trace[sweeps - 1 :: sweeps], acceptance
 
 
 class AbstractDataPhase(eqx.Module):
-    """Where <dE/dtheta>_data comes from."""
+    """Where <dE/dtheta>_data comes from: `init(key, model) -> state`,
+    `draw(key, model, state) -> (configs (K, C, ...), weights (C,) | None, state,
+    acceptance)`, `configs(state)` (full configurations to start model chains from),
+    `statistics(state)` (constant mean statistics of the data, or None) and
+    `observed()` (the observed data and weights, for likelihoods)."""
 
     def init(self, key, model):
+        """Initial state of the phase (validates the data against `model`)."""
         raise NotImplementedError
 
     def configs(self, state) -> Int[Array, "m n"]:
@@ -71,11 +100,16 @@ class AbstractDataPhase(eqx.Module):
         raise NotImplementedError
 
     def draw(self, key, model, state):
+        """Samples of the data phase; see the class docstring."""
         raise NotImplementedError
 
     def statistics(self, state):
         """Mean sufficient statistics of the data if they are constant (else None)."""
         return None
+
+    def observed(self):
+        """(data over the observed variables (m, n_obs), weights (m,) or None)."""
+        raise NotImplementedError
 
 
 class Observed(AbstractDataPhase):
@@ -98,26 +132,35 @@ class Observed(AbstractDataPhase):
     def __init__(self, data, weights=None, batch_size: int | None = None):
         self.data = _check_data(data)
         self.weights = _check_weights(weights, self.data.shape[0])
-        self.batch_size = None if batch_size is None else _check_int("batch_size", batch_size, 1)
+        self.batch_size = _batch_size(batch_size)
 
     def init(self, key, model):
+        """Validate the data; their mean statistics when the whole set is used."""
         model.check_state(self.data, "data")
-        if self.batch_size is None and has_statistics(model):
+        if self.batch_size is None and model.has_statistics:
             # The whole data set every step: its statistics are a constant, computed once.
             return mean_statistics(model, self.data, self.weights)
         return None
 
     def configs(self, state):
+        """The data."""
         return self.data
 
     def statistics(self, state):
+        """The data's mean statistics (None when drawn in minibatches)."""
         return state
 
+    def observed(self):
+        """The data and their weights."""
+        return self.data, self.weights
+
     def draw(self, key, model, state):
+        """The data (or a minibatch of rows), as one sample of m chains."""
+        one = jnp.float32(ONE)
         if self.batch_size is None:
-            return self.data[None], self.weights, state, {}
+            return self.data[None], self.weights, state, one
         idx = _rows(key, self.data.shape[0], self.batch_size, self.weights)
-        return self.data[idx][None], None, state, {}
+        return self.data[idx][None], None, state, one
 
 
 class ClampedChains(AbstractDataPhase):
@@ -143,9 +186,7 @@ class ClampedChains(AbstractDataPhase):
     batch_size: int | None = eqx.field(static=True)
 
     def __init__(self, data, clamp, sampler, *, sweeps=1, weights=None, batch_size=None):
-        if not isinstance(sampler, AbstractSampler):
-            raise TypeError(f"sampler must be a molcomp sampler, got {type(sampler).__name__}")
-        self.sampler = Clamped(sampler, clamp)
+        self.sampler = Clamped(_check_sampler(sampler), clamp)
         self.clamp = self.sampler.clamp
         self.data = _check_data(data)
         width, n_clamped = self.data.shape[1], sum(self.clamp)
@@ -154,13 +195,14 @@ class ClampedChains(AbstractDataPhase):
                 f"data must have {n_clamped} columns (the clamped variables) or "
                 f"{len(self.clamp)} (full configurations), got shape {self.data.shape}"
             )
-        self.sweeps = _check_int("sweeps", sweeps, 1)
+        self.sweeps = check_positive_int("sweeps", sweeps)
         self.weights = _check_weights(weights, self.data.shape[0])
-        self.batch_size = None if batch_size is None else _check_int("batch_size", batch_size, 1)
+        self.batch_size = _batch_size(batch_size)
 
     def init(self, key, model):
+        """One clamped chain per data row (free variables uniform unless given)."""
         self.sampler.check_model(model)
-        n, m = n_sites(model), self.data.shape[0]
+        n, m = model.n_sites, self.data.shape[0]
         clamp = np.asarray(self.clamp)
         if self.data.shape[1] == n:
             full = self.data
@@ -171,42 +213,51 @@ class ClampedChains(AbstractDataPhase):
         return self.sampler.init(model, full)
 
     def configs(self, state):
+        """The chains' current full configurations."""
         return state.config
 
+    def observed(self):
+        """The values of the clamped variables and the rows' weights."""
+        d = self.data
+        return (d if d.shape[1] == sum(self.clamp) else d[:, np.asarray(self.clamp)]), self.weights
+
     def draw(self, key, model, state):
+        """`sweeps` clamped sweeps of every chain (or of a minibatch of them)."""
         k_rows, k_run = jax.random.split(key)
         kw = dict(warmup=0, samples=1, sweeps=self.sweeps)
         if self.batch_size is None:
             state, configs, acc = run_chains(k_run, model, self.sampler, state, **kw)
-            return configs, self.weights, state, {"acceptance_data": acc}
+            return configs, self.weights, state, acc
         idx = _rows(k_rows, self.data.shape[0], self.batch_size, self.weights)
         sub = jax.tree_util.tree_map(lambda x: x[idx], state)
         sub, configs, acc = run_chains(k_run, model, self.sampler, sub, **kw)
         state = jax.tree_util.tree_map(lambda x, s: x.at[idx].set(s), state, sub)
-        return configs, None, state, {"acceptance_data": acc}
+        return configs, None, state, acc
 
 
 class AbstractModelPhase(eqx.Module):
-    """Where <dE/dtheta>_model comes from."""
+    """Where <dE/dtheta>_model comes from: `init(key, model, data_configs) -> state`,
+    `draw(key, model, state, data_configs, data_weights) -> (configs (K, C, ...),
+    weights | None, state, acceptance)`."""
 
     def init(self, key, model, data_configs):
+        """Initial state of the phase."""
         raise NotImplementedError
 
     def draw(self, key, model, state, data_configs, data_weights):
+        """Samples of the model phase; see the class docstring."""
         raise NotImplementedError
 
 
 def _chain_fields(phase, sampler, chains, sweeps, samples, warmup, start):
     """Validate and set the fields shared by PCD and FreshChains."""
-    if not isinstance(sampler, AbstractSampler):
-        raise TypeError(f"sampler must be a molcomp sampler, got {type(sampler).__name__}")
     if start not in ("data", "random"):
         raise ValueError(f"start must be 'data' or 'random', got {start!r}")
-    phase.sampler = sampler
-    phase.chains = _check_int("chains", chains, 1)
-    phase.sweeps = _check_int("sweeps", sweeps, 1)
-    phase.samples = _check_int("samples", samples, 1)
-    phase.warmup = _check_int("warmup", warmup, 0)
+    phase.sampler = _check_sampler(sampler)
+    phase.chains = check_positive_int("chains", chains)
+    phase.sweeps = check_positive_int("sweeps", sweeps)
+    phase.samples = check_positive_int("samples", samples)
+    phase.warmup = check_nonnegative_int("warmup", warmup)
     phase.start = start
 
 
@@ -215,7 +266,9 @@ def _start_chains(key, model, phase, data_configs):
         rows = jax.random.randint(key, (phase.chains,), 0, data_configs.shape[0])
         config = data_configs[rows]
     else:
-        shape = (phase.chains, n_sites(model))
+        if not model.is_discrete:
+            raise ValueError("start='random' draws uniform site states: a discrete model only")
+        shape = (phase.chains, *model.state_shape)
         config = jax.random.randint(key, shape, 0, model.n_states, jnp.int32)
     return phase.sampler.init(model, config)
 
@@ -230,7 +283,7 @@ def _run(key, model, phase, state):
         samples=phase.samples,
         sweeps=phase.sweeps,
     )
-    return configs, state, {"acceptance": acc}
+    return configs, state, acc
 
 
 class PCD(AbstractModelPhase):
@@ -259,11 +312,13 @@ class PCD(AbstractModelPhase):
         _chain_fields(self, sampler, chains, sweeps, samples, warmup, start)
 
     def init(self, key, model, data_configs):
+        """The persistent chains, started at data rows or uniform states."""
         return _start_chains(key, model, self, data_configs)
 
     def draw(self, key, model, state, data_configs, data_weights):
-        configs, state, info = _run(key, model, self, state)
-        return configs, None, state, info
+        """Advance the persistent chains and record."""
+        configs, state, acc = _run(key, model, self, state)
+        return configs, None, state, acc
 
 
 class FreshChains(AbstractModelPhase):
@@ -283,38 +338,52 @@ class FreshChains(AbstractModelPhase):
         _chain_fields(self, sampler, chains, sweeps, samples, warmup, start)
 
     def init(self, key, model, data_configs):
+        """No state (the sampler is checked against the model)."""
         self.sampler.check_model(model)
         return None
 
     def draw(self, key, model, state, data_configs, data_weights):
+        """Fresh chains, warmed up and recorded."""
         k_init, k_run = jax.random.split(key)
-        rows = data_configs.reshape(-1, data_configs.shape[-1])  # (K, C, n) -> (K C, n)
+        rows = data_configs.reshape(-1, *data_configs.shape[2:])  # (K, C, n) -> (K C, n)
         fresh = _start_chains(k_init, model, self, rows)
-        configs, _, info = _run(k_run, model, self, fresh)
-        return configs, None, state, info
+        configs, _, acc = _run(k_run, model, self, fresh)
+        return configs, None, state, acc
 
 
 class CD(AbstractModelPhase):
     """Contrastive divergence CD-k: every step, chains restart at the data phase's
     configurations and run k sweeps. Biased, but cheap and stable; use PCD for
-    maximum likelihood."""
+    maximum likelihood.
+
+    **Arguments:** `sampler`; `k` sweeps per step (default 1).
+    """
 
     sampler: AbstractSampler
     k: int = eqx.field(static=True)
 
     def __init__(self, sampler, k=1):
-        if not isinstance(sampler, AbstractSampler):
-            raise TypeError(f"sampler must be a molcomp sampler, got {type(sampler).__name__}")
-        self.sampler = sampler
-        self.k = _check_int("k", k, 1)
+        self.sampler = _check_sampler(sampler)
+        self.k = check_positive_int("k", k)
 
     def init(self, key, model, data_configs):
+        """No state (the sampler is checked against the model)."""
         self.sampler.check_model(model)
         return None
 
     def draw(self, key, model, state, data_configs, data_weights):
+        """k sweeps from the data phase's last sample."""
         chains = self.sampler.init(model, data_configs[-1])
         _, configs, acc = run_chains(
             key, model, self.sampler, chains, warmup=0, samples=1, sweeps=self.k
         )
-        return configs, data_weights, state, {"acceptance": acc}
+        return configs, data_weights, state, acc
+
+
+def mean_statistics(model, configs, weights=None):
+    """Weighted mean of `model.statistics` over a batch of configurations (m, ...)."""
+    stats = jax.vmap(model.statistics)(configs)
+    if weights is None:
+        return jax.tree_util.tree_map(lambda s: jnp.mean(s, axis=0), stats)
+    w = weights / jnp.sum(weights)
+    return jax.tree_util.tree_map(lambda s: jnp.tensordot(w, s, axes=1), stats)

@@ -35,6 +35,5 @@ from .samplers import ReplicaExchange as ReplicaExchange
 from .samplers import SampleResult as SampleResult
 from .samplers import SwapMetropolis as SwapMetropolis
 from .samplers import sample as sample
-from .samplers import time_average as time_average
 
 __version__ = "0.1.0"

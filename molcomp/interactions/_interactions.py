@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ..checks import as_finite_float, is_concrete
+from ..checks import as_finite_float, check_positive_int, check_real, is_concrete
 
 
 class Couplings(eqx.Module):
@@ -59,6 +59,7 @@ class Couplings(eqx.Module):
 
     @property
     def is_oriented(self) -> bool:
+        """Whether the couplings depend on the bond direction (one table per direction)."""
         return self.n_directions is not None
 
     @classmethod
@@ -125,8 +126,7 @@ def chemical_potential(c, c0: float = 1.0) -> Float[Array, " q"]:
     if np.any(arr <= 0):
         bad = np.argwhere(arr <= 0).ravel()[:3].tolist()
         raise ValueError(f"concentrations c must be > 0; got c={arr.ravel()[bad]} at {bad}")
-    if not (np.isfinite(c0) and c0 > 0):
-        raise ValueError(f"reference concentration c0 must be a positive finite number, got {c0}")
+    c0 = check_real("c0", c0, minimum=0.0, strict=True)
     return jnp.asarray(np.log(arr / c0), dtype=jnp.float32)
 
 
@@ -148,7 +148,6 @@ def potts(coupling=1.0, q: int = 3) -> Couplings:
     w = jnp.asarray(coupling, jnp.float32)
     if is_concrete(w):
         as_finite_float("coupling", w, shape=())
-    if int(q) < 1:
-        raise ValueError(f"q must be >= 1, got {q}")
+    q = check_positive_int("q", q)
     iu, ju = np.triu_indices(q)
-    return Couplings(jnp.where(jnp.asarray(iu == ju), -w, 0.0), q=int(q))
+    return Couplings(jnp.where(jnp.asarray(iu == ju), -w, 0.0), q=q)

@@ -14,6 +14,8 @@ import networkx as nx
 import numpy as np
 from jaxtyping import Array, Bool, Int
 
+from ..checks import check_positive_int
+
 # Unit steps per direction, forward half first so that opposite(d) = d + K/2.
 _STEPS = {
     "square": [(0, 1), (1, 0)],  # (row, col): +x = next column, +y = next row
@@ -45,17 +47,21 @@ class Lattice(eqx.Module):
 
     @property
     def n_sites(self) -> int:
+        """Number of sites n."""
         return self.neighbours.shape[0]
 
     @property
     def max_degree(self) -> int:
+        """Neighbour slots per site k (the largest degree; smaller ones are padded)."""
         return self.neighbours.shape[1]
 
     @property
     def n_bonds(self) -> int:
+        """Number of distinct bonds (each counted once)."""
         return int(np.asarray(self.mask).sum()) // 2
 
     def opposite(self, d: int) -> int:
+        """The direction opposite to direction `d` (lattices with directions only)."""
         if self.n_directions is None:
             raise ValueError(f"a {self.kind} has no bond directions")
         return (d + self.n_directions // 2) % self.n_directions
@@ -82,6 +88,7 @@ class Lattice(eqx.Module):
         return np.unique(pairs, axis=0)
 
     def to_networkx(self) -> nx.Graph:
+        """The lattice as an undirected networkx graph on nodes 0..n-1."""
         g = nx.Graph()
         g.add_nodes_from(range(self.n_sites))
         g.add_edges_from(self.edges().tolist())
@@ -89,11 +96,7 @@ class Lattice(eqx.Module):
 
 
 def _side(name: str, value, periodic: bool) -> int:
-    if isinstance(value, bool) or int(value) != value:
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if value < 2:
-        raise ValueError(f"lattice side {name} must be >= 2, got {value}")
+    value = check_positive_int(f"lattice side {name}", value, minimum=2)
     if periodic and value < 3:
         raise ValueError(
             f"periodic lattice side {name} must be >= 3 (side 2 would join two sites by "

@@ -17,7 +17,7 @@ $$e^{-\\tilde J_{ab}} = e^{-J^0_{ab}} \\left(1 + \\frac{v \\sum_k z_k K_{ak} K_{
 
 J~ has the sign of a Potts J (negative attracts). Regime of validity: ideal linkers
 (no linker-linker interaction, dilute reservoir at fixed fugacity), one linker per
-face, faces independent. On a lattice this is exact (`_linker_lattice` enumerates the
+face, faces independent. On a lattice this is exact (`ExplicitLinkerLattice` enumerates the
 explicit states and the tests compare). At high concentration faces saturate with
 single bonds and the attraction weakens again (re-entrance, Rogers JCP 2020).
 Concentrations are stored through a softplus so that an optimizer keeps them
@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ..checks import as_finite_float, is_concrete
+from ..checks import as_finite_float, check_positive_int, check_real, is_concrete
 from ..interactions._interactions import Couplings
 from ..potts._potts import PottsModel
 
@@ -72,19 +72,19 @@ class Linkers(eqx.Module):
             )
         if np.any(K < 0):
             raise ValueError(f"binding constants must be >= 0, got min {K.min()}")
-        v = float(as_finite_float("bridge", bridge, shape=()))
-        if v < 0:
-            raise ValueError(f"bridge must be >= 0, got {v}")
+        v = check_real("bridge", bridge, minimum=0.0)
         self.raw = jnp.asarray(_inverse_softplus(c), jnp.float32)
         self.binding = jnp.asarray(K, jnp.float32)
         self.bridge = jnp.asarray(v, jnp.float32)
 
     @property
     def concentrations(self) -> Float[Array, " L"]:
+        """(L,) concentrations c_k / c0, softplus(raw)."""
         return jax.nn.softplus(self.raw)
 
     @property
     def n_species(self) -> int:
+        """q, the number of particle species the linkers bind."""
         return self.binding.shape[0]
 
     def single(self) -> Float[Array, " q"]:
@@ -101,8 +101,7 @@ class Linkers(eqx.Module):
 
     def effective_chemical_potential(self, mu, faces: int) -> Float[Array, " q"]:
         """mu~_a = mu_a + faces * ln(1 + S_a) (`faces` = z, faces per particle)."""
-        if isinstance(faces, bool) or int(faces) != faces or faces < 1:
-            raise ValueError(f"faces must be a positive integer, got {faces!r}")
+        faces = check_positive_int("faces", faces)
         mu = jnp.asarray(mu, jnp.float32)
         if mu.shape != (self.n_species,):
             raise ValueError(f"mu must have shape ({self.n_species},), got {mu.shape}")

@@ -4,8 +4,9 @@ State: observed positions, L * slots linker slots (slot s holds linker species
 s // slots; `active` says which are present), and per face the arm it binds (2 s + h,
 arm h of slot s) or -1. The grand-canonical target over labelled slots weights N_k
 present linkers of species k by z_k^{N_k} (slots - N_k)! / slots!, so N_k is Poisson
-truncated at `slots` (keep P(N_k > slots - n) negligible; `info["saturated"]` flags a
-full species). Every move below obeys detailed balance on its own:
+truncated at `slots` (keep P(N_k > slots - n) negligible; `info.saturated` flags a
+full species); this target is `LinkerParticles.energy`. Every move below obeys
+detailed balance on its own:
 
 - displace one observed particle (Gaussian step, or uniform in the box with
   probability `global_prob`) or one linker (Gaussian step);
@@ -16,7 +17,9 @@ full species). Every move below obeys detailed balance on its own:
 - bind / unbind face i and a uniformly chosen arm: acc min(1, f) and min(1, 1 / f).
 
 The bonded insertions are what make bridging frequent enough to measure; they
-only change how fast the chain mixes, not where it goes.
+only change how fast the chain mixes, not where it goes. `molcomp.sample` drives the
+sampler (chains are a leading axis of the state; observables receive the `LinkerState`
+of one chain).
 """
 
 from __future__ import annotations
@@ -24,24 +27,30 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Bool, Float, Int
+from jaxtyping import Array, Float
 
-from ..particles._base import check_float
-from ._particles import LinkerParticles, _ball_volume
+from ..checks import check_fraction, check_positive_int, check_real
+from ..samplers._base import AbstractSampler, SamplerInfo
+from ._particles import LinkerParticles, LinkerState, _ball_volume
 
 MOVES = ("observed", "linker", "exchange", "bonded", "bond")
 
 
-class LinkerState(eqx.Module):
-    """One chain (or a leading chain axis on every field) of the explicit-linker model."""
+class LinkerInfo(SamplerInfo):
+    """Diagnostics of one `LinkerMonteCarlo` step, per chain (scalars for one chain).
 
-    position: Float[Array, "n dim"]
-    linker: Float[Array, "m dim"]
-    active: Bool[Array, " m"]
-    bond: Int[Array, " n"]
+    - `acceptance`: fraction of the five moves accepted.
+    - `accepted`: (*chains, 5) which move (in `MOVES` order) was accepted; averaged by
+      `molcomp.sample`, the acceptance rate of each move.
+    - `saturated`: whether some linker species filled all its slots (averaged: the
+      fraction of steps it did; keep it negligible, the slots truncate the reservoir).
+    """
+
+    accepted: Float[Array, "*chains 5"]
+    saturated: Float[Array, "*chains"]
 
 
-class LinkerMonteCarlo(eqx.Module):
+class LinkerMonteCarlo(AbstractSampler):
     """Metropolis sampler of `LinkerParticles` with explicit, valence-limited bonds.
 
     **Arguments:**
@@ -55,7 +64,9 @@ class LinkerMonteCarlo(eqx.Module):
 
     `state = sampler.init(model, positions)` (no linkers, no bonds; positions (n, dim)
     or (chains, n, dim)); `state, info = sampler.step(key, model, state)` tries each of
-    the five moves (`MOVES`) once; info holds `accepted` (5,) and `saturated`.
+    the five moves (`MOVES`) once; info is a `LinkerInfo`. Many steps:
+    `molcomp.sample(key, model, sampler, state, steps, mean_fn=...)`, with observables
+    `fn(model, state)` of one chain's `LinkerState` (e.g. `linker_bonds`).
     """
 
     slots: int = eqx.field(static=True, default=8)
@@ -64,18 +75,20 @@ class LinkerMonteCarlo(eqx.Module):
     global_prob: float = 0.2
 
     def __check_init__(self):
-        if isinstance(self.slots, bool) or int(self.slots) != self.slots or self.slots < 1:
-            raise ValueError(f"slots must be a positive integer, got {self.slots!r}")
-        check_float("step_size", self.step_size, 0.0, True)
-        check_float("linker_step", self.linker_step, 0.0, True)
-        p = check_float("global_prob", self.global_prob, 0.0, False)
-        if p > 1:
-            raise ValueError(f"global_prob must be <= 1, got {p}")
+        check_positive_int("slots", self.slots)
+        check_real("step_size", self.step_size, minimum=0.0, strict=True)
+        check_real("linker_step", self.linker_step, minimum=0.0, strict=True)
+        check_fraction("global_prob", self.global_prob)
 
-    def init(self, model: LinkerParticles, positions) -> LinkerState:
-        """No linkers and no bonds at the given (validated) observed positions."""
+    def check_model(self, model) -> None:
+        """TypeError unless `model` is a `LinkerParticles`."""
         if not isinstance(model, LinkerParticles):
             raise TypeError(f"model must be LinkerParticles, got {type(model).__name__}")
+
+    def init(self, model: LinkerParticles, positions) -> LinkerState:
+        """No linkers and no bonds at the given (validated) observed positions
+        ((n, dim) or (chains, n, dim))."""
+        self.check_model(model)
         x = model.mixture.check_state(positions, "positions")
         chains = x.shape[:-2]
         m = self.slots * model.n_linker_species
@@ -86,8 +99,11 @@ class LinkerMonteCarlo(eqx.Module):
             bond=jnp.full(x.shape[:-1], -1, jnp.int32),
         )
 
-    def step(self, key, model: LinkerParticles, state: LinkerState):
-        """One try of each move; vmapped over a leading chain axis if present."""
+    def step(
+        self, key, model: LinkerParticles, state: LinkerState, prepared=None
+    ) -> tuple[LinkerState, LinkerInfo]:
+        """One try of each move; vmapped over a leading chain axis if present (one key
+        per chain, split from `key`)."""
         if state.position.ndim == 3:
             keys = jax.random.split(key, state.position.shape[0])
             return jax.vmap(lambda k, s: self.step(k, model, s))(keys, state)
@@ -99,8 +115,30 @@ class LinkerMonteCarlo(eqx.Module):
             state, ok = move(draw, self, model, state)
             accepted.append(ok)
         counts = state.active.reshape(model.n_linker_species, self.slots).sum(1)
-        info = {"accepted": jnp.stack(accepted), "saturated": jnp.any(counts == self.slots)}
-        return state, info
+        accepted = jnp.stack(accepted).astype(jnp.float32)
+        saturated = jnp.any(counts == self.slots).astype(jnp.float32)
+        return state, LinkerInfo(jnp.mean(accepted), accepted, saturated)
+
+    # ---- run hooks of `molcomp.sample` -------------------------------------------
+
+    def check_state(self, model, state) -> None:
+        """TypeError / ValueError unless `state` is a `LinkerState` for `model` (one
+        chain or a leading chain axis)."""
+        model.check_state(state, "state")
+        if state.active.shape[-1] != self.slots * model.n_linker_species:
+            raise ValueError(
+                f"state holds {state.active.shape[-1]} linker slots, this sampler "
+                f"{self.slots} per species x {model.n_linker_species} species"
+            )
+
+    def advance(self, key, model, carry, prepared):
+        """One step of every chain (`step` splits the key per chain itself)."""
+        return self.step(key, model, carry)
+
+    def config_of(self, model, carry) -> LinkerState:
+        """The whole `LinkerState`: observables read bonds and linkers, not only
+        positions."""
+        return carry
 
 
 class _Draws:

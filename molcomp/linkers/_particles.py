@@ -37,11 +37,13 @@ particle; for n > 2 the pair form is the dilute (two-body) approximation.
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, Bool, Float, Int
 
-from ..checks import as_finite_float
+from .._model import AbstractEnergyModel
+from ..checks import as_finite_float, check_real
 from ..particles._particles import ParticleMixture, well_shape
 from ._linkers import Linkers
 
@@ -75,8 +77,42 @@ def _ball_volume(dim, r):
     return np.pi * r**2 if dim == 2 else 4 / 3 * np.pi * r**3
 
 
-class LinkerParticles(eqx.Module):
+class LinkerState(eqx.Module):
+    """A configuration of `LinkerParticles` (one chain, or a leading chain axis on every
+    field).
+
+    - `position`: (n, dim) observed particles.
+    - `linker`: (m, dim) linker slots, m = L * slots; slot s holds linker species
+      s // slots.
+    - `active`: (m,) which slots hold a linker (the rest are placeholders).
+    - `bond`: (n,) the arm each face binds (2 s + h, arm h of slot s) or -1.
+    """
+
+    position: Float[Array, "*chains n dim"]
+    linker: Float[Array, "*chains m dim"]
+    active: Bool[Array, "*chains m"]
+    bond: Int[Array, "*chains n"]
+
+    @property
+    def ndim(self) -> int:
+        """Axes of `position`: 2 for one chain, 3 with a chain axis (how drivers tell a
+        batch from one configuration)."""
+        return self.position.ndim
+
+
+class LinkerParticles(AbstractEnergyModel):
     """Observed particles with one face each, bivalent linker particles, explicit bonds.
+
+    An energy model whose configuration is a `LinkerState`: `state_shape` is that of
+    the observed positions, (n, dim), and `n_states` is None. Its energy, in kT, is the
+    grand-canonical weight over labelled linker slots (module docstring of
+    `_monte_carlo`): with N_k active linkers of species k in `slots` slots,
+
+    $$E = U_0(x) - \\sum_{\\text{bonds } i} \\ln f_{s_i k_i}(r_i)
+    - \\sum_k \\left[N_k \\ln z_k + \\ln \\frac{(\\text{slots} - N_k)!}{\\text{slots}!}\\right]$$
+
+    (+inf for an impossible state: a bond beyond the arm range, to an empty slot, or
+    two faces on one arm).
 
     **Arguments:**
 
@@ -126,9 +162,9 @@ class LinkerParticles(eqx.Module):
             )
         if np.any(D < 0):
             raise ValueError(f"arm_depth must be >= 0, got min {D.min()}")
-        rb = float(as_finite_float("arm_range", arm_range, shape=()))
-        sig = float(as_finite_float("arm_sigma", arm_sigma, shape=()))
-        alpha = float(as_finite_float("arm_alpha", arm_alpha, shape=()))
+        rb = check_real("arm_range", arm_range)
+        sig = check_real("arm_sigma", arm_sigma)
+        alpha = check_real("arm_alpha", arm_alpha)
         if not 0 < sig < rb or alpha <= 0:
             raise ValueError(
                 f"need 0 < arm_sigma < arm_range and arm_alpha > 0, got arm_sigma={sig}, "
@@ -147,7 +183,66 @@ class LinkerParticles(eqx.Module):
 
     @property
     def n_linker_species(self) -> int:
+        """L, the number of linker species."""
         return self.activity.shape[0]
+
+    @property
+    def state_shape(self) -> tuple[int, int]:
+        """(n, dim): the observed positions of a configuration (a `LinkerState`)."""
+        return self.mixture.state_shape
+
+    @property
+    def n_states(self) -> None:
+        """None: positions are continuous."""
+        return None
+
+    def energy(self, state: LinkerState) -> Float[Array, ""]:
+        """E of one configuration in kT (class docstring); +inf if it is impossible."""
+        L = self.n_linker_species
+        slots = state.active.shape[0] // L
+        slot = jnp.maximum(state.bond, 0) // 2
+        bound = state.bond >= 0
+        box = jnp.asarray(self.mixture.box, jnp.float32)
+        d = state.position - state.linker[slot]
+        r = jnp.sqrt(jnp.sum((d - box * jnp.round(d / box)) ** 2, axis=-1))
+        log_f = self.log_bond_weight(r, self.arm_depth[self.mixture.species, slot // slots])
+        log_f = jnp.sum(jnp.where(bound, log_f, 0.0))
+        count = state.active.reshape(L, slots).sum(1).astype(jnp.float32)
+        log_z = jnp.where(count > 0, count * jnp.log(self.activity), 0.0)
+        log_slots = jax.scipy.special.gammaln(slots - count + 1) - jax.scipy.special.gammaln(
+            slots + 1.0
+        )
+        shared = (state.bond[:, None] == state.bond[None, :]) & bound[:, None]
+        ok = jnp.all(~bound | state.active[slot]) & (jnp.sum(shared) == jnp.sum(bound))
+        e = self.mixture.energy(state.position) - log_f - jnp.sum(log_z + log_slots)
+        return jnp.where(ok, e, jnp.inf)
+
+    def check_state(self, state, name: str = "state") -> LinkerState:
+        """`state` validated: a `LinkerState` whose fields fit this model (one chain or
+        a leading chain axis), positions finite and inside the box."""
+        if not isinstance(state, LinkerState):
+            raise TypeError(
+                f"{name} must be a LinkerState (from LinkerMonteCarlo(...).init(model, "
+                f"positions)), got {type(state).__name__}"
+            )
+        x = self.mixture.check_state(state.position, f"{name}.position")
+        chains, L, dim = x.shape[:-2], self.n_linker_species, self.mixture.dim
+        m = state.linker.shape[-2] if jnp.ndim(state.linker) >= 2 else -1
+        fits = (
+            m > 0
+            and m % L == 0
+            and state.linker.shape == (*chains, m, dim)
+            and state.active.shape == (*chains, m)
+            and state.bond.shape == x.shape[:-1]
+        )
+        if not fits:
+            raise ValueError(
+                f"{name} fields must be shaped like its positions {x.shape}: linker "
+                f"(*chains, L * slots, {dim}), active (*chains, L * slots), bond "
+                f"{x.shape[:-1]}, with L = {L}; got {jnp.shape(state.linker)}, "
+                f"{jnp.shape(state.active)}, {jnp.shape(state.bond)}"
+            )
+        return eqx.tree_at(lambda t: t.position, state, x)
 
     @property
     def contact_range(self) -> float:
@@ -156,6 +251,7 @@ class LinkerParticles(eqx.Module):
 
     @property
     def volume(self) -> float:
+        """Volume (area in 2D) of the box."""
         return float(np.prod(self.mixture.box))
 
     def log_bond_weight(self, r, depth):

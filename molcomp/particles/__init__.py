@@ -1,9 +1,9 @@
-"""Continuous particle mixtures on jax-md: the energy, Brownian and Langevin dynamics
-with safe neighbour lists, and observables."""
+"""Continuous particle mixtures on jax-md: the energy model, Brownian and (underdamped)
+Langevin dynamics with safe neighbour lists, driven by `molcomp.sample`, and
+observables."""
 
 from ._base import AbstractParticleSampler as AbstractParticleSampler
-from ._base import ParticleRun as ParticleRun
-from ._base import run as run
+from ._base import ParticleInfo as ParticleInfo
 from ._brownian import Brownian as Brownian
 from ._brownian import ParticleState as ParticleState
 from ._langevin import Langevin as Langevin

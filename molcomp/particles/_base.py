@@ -1,58 +1,83 @@
 """What every particle sampler shares: neighbour-list settings and upkeep, validation,
-and `run`, the driver that recovers from neighbour-list overflow.
+typed diagnostics, and the run hooks through which `molcomp.sample` drives it.
 
 A particle sampler (`Brownian`, `Langevin`) keeps its state as an `eqx.Module` with
 at least `position` ((n, dim) or (chains, n, dim)) and `neighbors` (a jax-md Dense
 `NeighborList`), and honours the sampler contract `state = sampler.init(model,
-positions)`, `state, info = sampler.step(key, model, state)` with info
-`{"rebuilt", "overflow"}`.
+positions)`, `state, info = sampler.step(key, model, state)` with info a
+`ParticleInfo`. It is batch-native: one `step` moves every chain of the state, with one
+neighbour-list rebuild decision for all of them, so `advance` calls `step` directly.
 
 Overflow: a list with too little capacity sets jax-md's sticky error bit. A step that
 sees it leaves the state where it was (the chain freezes) and reports
-`info["overflow"]`. `run` executes blocks of steps; after a block that overflowed it
-reallocates the list with more room at the block's starting positions and redoes the
-block with the same keys, so the trajectory equals (to floating-point summation order)
-one started with a large enough buffer.
+`info.overflow`. `molcomp.sample` executes chunks of steps; after a chunk that
+overflowed, `recover` reallocates the list with more room at the chunk's starting
+positions and the driver redoes the chunk with the same keys, so the trajectory equals
+(to floating-point summation order) one started with a large enough buffer.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Callable
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float
 
-from ..checks import as_finite_float
+from ..checks import check_nonnegative_int, check_real
+from ..samplers._base import AbstractSampler, SamplerInfo
 from ._neighbours import CELL_LIST_MIN_PARTICLES, NeighbourFns, neighbour_fns
 from ._particles import ParticleMixture
 
 
-def check_float(name, value, minimum, strict):
-    """`value` as a float, with a ValueError unless it is > (strict) or >= `minimum`."""
-    v = float(as_finite_float(name, value, shape=()))
-    if v < minimum or (strict and v == minimum):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum}, got {v}")
-    return v
+class ParticleInfo(SamplerInfo):
+    """Diagnostics of one particle step, per chain (scalars for one chain).
+
+    - `acceptance`: 1 (dynamics accept every step).
+    - `rebuilt`: whether the neighbour list was rebuilt this step (one decision shared
+      by all chains, repeated per chain).
+    - `overflow`: whether a neighbour list (of any chain) overflowed, so that the step
+      left every chain where it was.
+
+    `molcomp.sample` averages them over the steps: `result.info.rebuilt * steps` is the
+    number of rebuilds.
+    """
+
+    rebuilt: Bool[Array, "*chains"] | Float[Array, "*chains"]
+    overflow: Bool[Array, "*chains"] | Float[Array, "*chains"]
 
 
-class AbstractParticleSampler(eqx.Module):
+def particle_info(position, rebuilt, overflow) -> ParticleInfo:
+    """`ParticleInfo` of one step, broadcast to the chain axes of `position`."""
+    chains = position.shape[:-2]
+    return ParticleInfo(
+        acceptance=jnp.ones(chains, jnp.float32),
+        rebuilt=jnp.broadcast_to(rebuilt, chains),
+        overflow=jnp.broadcast_to(overflow, chains),
+    )
+
+
+class AbstractParticleSampler(AbstractSampler):
     """Base of the particle samplers: the neighbour-list settings (`dr_threshold`,
-    `capacity_multiplier`, `cell_list`, see `Brownian`) and what follows from them."""
+    `capacity_multiplier`, `cell_list`, see `Brownian`), what follows from them, and
+    the batch-native run hooks (overflow recovery included) of `molcomp.sample`."""
 
     dt: eqx.AbstractVar[float]
     dr_threshold: eqx.AbstractVar[float]
     capacity_multiplier: eqx.AbstractVar[float]
     cell_list: eqx.AbstractVar[bool | None]
+    state_type: eqx.AbstractClassVar[type]  # the class of its state (`ParticleState`, ...)
 
     def __check_init__(self):
-        check_float("dt", self.dt, 0.0, True)
-        check_float("dr_threshold", self.dr_threshold, 0.0, False)
-        check_float("capacity_multiplier", self.capacity_multiplier, 1.0, False)
+        check_real("dt", self.dt, minimum=0.0, strict=True)
+        check_real("dr_threshold", self.dr_threshold, minimum=0.0)
+        check_real("capacity_multiplier", self.capacity_multiplier, minimum=1.0)
 
     def check_model(self, model) -> None:
+        """TypeError unless `model` is a `ParticleMixture`; ValueError if the skin is too
+        large for its box."""
         if not isinstance(model, ParticleMixture):
             raise TypeError(f"model must be a ParticleMixture, got {type(model).__name__}")
         reach = 2 * (model.cutoff + self.dr_threshold)
@@ -77,10 +102,9 @@ class AbstractParticleSampler(eqx.Module):
         """(positions, neighbors): validated positions and a fresh list for them."""
         self.check_model(model)
         positions = model.check_state(positions, "positions")
-        if isinstance(extra_capacity, bool) or int(extra_capacity) < 0:
-            raise ValueError(f"extra_capacity must be an integer >= 0, got {extra_capacity!r}")
+        extra_capacity = check_nonnegative_int("extra_capacity", extra_capacity)
         # One capacity for all chains: the largest any chain needs.
-        return positions, self.neighbor_fn(model).allocate(positions, int(extra_capacity))
+        return positions, self.neighbor_fn(model).allocate(positions, extra_capacity)
 
     def reallocate(self, model, state, extra_capacity: int):
         """`state` with a fresh list at `state.position` with `extra_capacity` more room."""
@@ -92,8 +116,43 @@ class AbstractParticleSampler(eqx.Module):
         """Validate positions ((n, dim) or (chains, n, dim)) and allocate the list."""
 
     @abc.abstractmethod
-    def step(self, key, model: ParticleMixture, state):
-        """One step (all chains); returns (state, info) with info {"rebuilt", "overflow"}."""
+    def step(self, key, model: ParticleMixture, state, prepared=None):
+        """One step of every chain in `state`; returns (state, `ParticleInfo`)."""
+
+    # ---- run hooks of `molcomp.sample` -------------------------------------------
+
+    def check_state(self, model, state) -> None:
+        """TypeError / ValueError unless `state` is this sampler's state for `model`."""
+        if not isinstance(state, self.state_type):
+            raise TypeError(
+                f"state must be a {self.state_type.__name__} from "
+                f"{type(self).__name__}(...).init(model, positions), got {type(state).__name__}"
+            )
+        shape, got = tuple(model.state_shape), tuple(state.position.shape)
+        if got[-2:] != shape or len(got) not in (2, 3):
+            raise ValueError(
+                f"state.position must have shape {shape} or (chains, *{shape}) for this "
+                f"model, got {got}"
+            )
+
+    def advance(self, key, model, carry, prepared):
+        """One step of every chain: batch-native, so `step` itself (one key per step,
+        split per chain inside, as `step` does when called by hand)."""
+        return self.step(key, model, carry)
+
+    def config_of(self, model, carry):
+        """The positions: (n, dim) or (chains, n, dim)."""
+        return carry.position
+
+    def recover(self, model, start, end, attempt: int):
+        """After a chunk from `start` to `end`: None if no neighbour list overflowed,
+        else `start` with a reallocated list (room for max(8, capacity / 2) more
+        neighbours per attempt, on top of a fresh list's headroom), from which the
+        driver redoes the chunk with the same keys."""
+        if not bool(overflowed(end.neighbors)):
+            return None
+        grow = max(8, int(end.neighbors.max_occupancy) // 2) * (attempt + 1)
+        return self.reallocate(model, start, grow)
 
 
 def refresh(fns: NeighbourFns, x, nbrs, batched):
@@ -107,88 +166,3 @@ def refresh(fns: NeighbourFns, x, nbrs, batched):
 def overflowed(nbrs):
     """Whether the list (of any chain) has its sticky overflow bit set."""
     return jnp.any(nbrs.did_buffer_overflow != 0)
-
-
-class ParticleRun(eqx.Module):
-    """What `run` returns: the final `state`, `trace` (trace_fn output per step, leading
-    axis steps), `rebuilds` (neighbour-list rebuilds) and `reallocations` (overflows
-    recovered by reallocating and redoing a block)."""
-
-    state: object
-    trace: object
-    rebuilds: int
-    reallocations: int
-
-
-@eqx.filter_jit
-def _block(keys, model, sampler, state, trace_fn):
-    def body(st, k):
-        st, info = sampler.step(k, model, st)
-        return st, (trace_fn(model, st.position), info["rebuilt"], info["overflow"])
-
-    state, (trace, rebuilt, overflow) = jax.lax.scan(body, state, keys)
-    return state, trace, jnp.sum(rebuilt), jnp.any(overflow)
-
-
-def _none(model, position):
-    return None
-
-
-def run(
-    key,
-    model: ParticleMixture,
-    sampler: AbstractParticleSampler,
-    state,
-    steps: int,
-    *,
-    block: int = 100,
-    trace_fn: Callable | None = None,
-    max_reallocations: int = 8,
-) -> ParticleRun:
-    """Run `steps` steps in blocks, recovering from neighbour-list overflow.
-
-    **Arguments:**
-
-    - `key`: a `jax.random` key (one key per step is split from it up front, so the
-      trajectory does not depend on `block` or on reallocations).
-    - `model`, `sampler` (`Brownian` or `Langevin`), `state`: from
-      `sampler.init(model, positions)`.
-    - `steps`: number of steps; `block`: steps per compiled block (the unit that is
-      redone after an overflow).
-    - `trace_fn(model, position) -> pytree`: recorded every step.
-    - `max_reallocations`: give up (RuntimeError) after this many in one block.
-
-    **Returns:** a `ParticleRun`.
-    """
-    if not isinstance(sampler, AbstractParticleSampler):
-        raise TypeError(
-            f"sampler must be a particle sampler (Brownian, Langevin), got {type(sampler).__name__}"
-        )
-    if not (hasattr(state, "position") and hasattr(state, "neighbors")):
-        raise TypeError("state must come from sampler.init(model, positions)")
-    for name, v, lo in (("steps", steps, 1), ("block", block, 1)):
-        if isinstance(v, bool) or int(v) != v or v < lo:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    sampler.check_model(model)
-    trace_fn = trace_fn or _none
-    keys = jax.random.split(key, int(steps))
-    traces, rebuilds, reallocations = [], 0, 0
-    for start in range(0, int(steps), int(block)):
-        ks = keys[start : start + int(block)]
-        for attempt in range(max_reallocations + 1):
-            new, trace, rebuilt, overflow = _block(ks, model, sampler, state, trace_fn)
-            if not bool(overflow):
-                break
-            grow = max(8, int(new.neighbors.max_occupancy) // 2) * (attempt + 1)
-            state = sampler.reallocate(model, state, grow)
-            reallocations += 1
-        else:
-            raise RuntimeError(
-                f"neighbour list still overflows after {max_reallocations} reallocations "
-                f"in the block starting at step {start}"
-            )
-        state = new
-        traces.append(trace)
-        rebuilds += int(rebuilt)
-    trace = jax.tree_util.tree_map(lambda *t: jnp.concatenate(t, axis=0), *traces)
-    return ParticleRun(state, trace, rebuilds, reallocations)

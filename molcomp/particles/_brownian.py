@@ -15,11 +15,14 @@ CPU), forces are summed row by row without autodiff's scatter-add
 (`ParticleMixture.force`), and a Brownian particle's displacement grows like sqrt(t),
 so a skin of 1-1.5 sigma rebuilds every 10-20 steps where 0.5 rebuilds every 2.
 
-Overflow (shared with `Langevin`, see `_particle_sampler`): a step whose list overflowed
-leaves the positions where they were and says so; `run` reallocates and redoes the block.
+Overflow (shared with `Langevin`, see `_base`): a step whose list overflowed leaves the
+positions where they were and says so (`ParticleInfo.overflow`); `molcomp.sample`
+reallocates through `recover` and redoes the chunk with the same keys.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -27,7 +30,8 @@ import jax.numpy as jnp
 from jax_md import partition, simulate
 from jaxtyping import Array, Float
 
-from ._base import AbstractParticleSampler, check_float, overflowed, refresh
+from ..checks import check_real
+from ._base import AbstractParticleSampler, ParticleInfo, overflowed, particle_info, refresh
 from ._particles import ParticleMixture
 
 
@@ -53,7 +57,17 @@ class Brownian(AbstractParticleSampler):
       where the box holds at least 3 cells of side cutoff + skin per axis.
 
     `state = sampler.init(model, positions)`; `state, info = sampler.step(key, model,
-    state)` with info `{"rebuilt", "overflow"}`; `run` drives many steps safely.
+    state)` with info a `ParticleInfo`; `molcomp.sample` drives many steps and recovers
+    from neighbour-list overflow.
+
+    **Example:**
+
+    ```python
+    sampler = particles.Brownian(dt=1e-3)
+    state = sampler.init(model, positions)  # (n, dim) or (chains, n, dim)
+    out = molcomp.sample(key, model, sampler, state, 1000, chunk=100)
+    out.state.position, out.info.rebuilt * 1000  # final positions, rebuild count
+    ```
     """
 
     dt: float = eqx.field(static=True)
@@ -61,16 +75,27 @@ class Brownian(AbstractParticleSampler):
     dr_threshold: float = eqx.field(static=True, default=0.5)
     capacity_multiplier: float = eqx.field(static=True, default=1.25)
     cell_list: bool | None = eqx.field(static=True, default=None)
+    state_type: ClassVar[type] = ParticleState
 
     def __check_init__(self):
-        check_float("gamma", self.gamma, 0.0, True)
+        check_real("gamma", self.gamma, minimum=0.0, strict=True)
 
-    def init(self, model: ParticleMixture, positions, *, extra_capacity: int = 0):
-        """Validate positions ((n, dim) or (chains, n, dim)) and allocate the list."""
+    def init(self, model: ParticleMixture, positions, *, extra_capacity: int = 0) -> ParticleState:
+        """Validate positions ((n, dim) or (chains, n, dim)) and allocate the list.
+
+        **Arguments:**
+
+        - `model`, `positions`: the mixture and where its particles start.
+        - `extra_capacity`: more room in the neighbour list (integer >= 0).
+
+        **Returns:** a `ParticleState`.
+        """
         return ParticleState(*self.prepare_init(model, positions, extra_capacity))
 
-    def step(self, key, model: ParticleMixture, state: ParticleState):
-        """One Brownian step (all chains); returns (state, info)."""
+    def step(
+        self, key, model: ParticleMixture, state: ParticleState, prepared=None
+    ) -> tuple[ParticleState, ParticleInfo]:
+        """One Brownian step of every chain; returns (state, `ParticleInfo`)."""
         x, nbrs = state.position, state.neighbors
         batched = x.ndim == 3
         nbrs, rebuilt = refresh(self.neighbor_fn(model), x, nbrs, batched)
@@ -88,4 +113,4 @@ class Brownian(AbstractParticleSampler):
             new = one(key, x, nbrs)
         overflow = overflowed(nbrs)
         new = jnp.where(overflow, x, new)  # an overflowed list never moves a particle
-        return ParticleState(new, nbrs), {"rebuilt": rebuilt, "overflow": overflow}
+        return ParticleState(new, nbrs), particle_info(x, rebuilt, overflow)

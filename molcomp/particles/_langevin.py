@@ -24,14 +24,16 @@ particle diffuses with D = 1 / (m gamma), as in `Brownian` with unit mass.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax_md import partition, simulate
 from jaxtyping import Array, Float
 
-from ..checks import as_finite_float
-from ._base import AbstractParticleSampler, check_float, overflowed, refresh
+from ..checks import as_finite_float, check_real
+from ._base import AbstractParticleSampler, ParticleInfo, overflowed, particle_info, refresh
 from ._particles import ParticleMixture
 
 
@@ -60,15 +62,15 @@ class Langevin(AbstractParticleSampler):
 
     `state = sampler.init(model, positions, key=key)` draws Maxwell-Boltzmann momenta
     (without `key`: momenta start at rest, or pass `momenta=`); `state, info =
-    sampler.step(key, model, state)` with info `{"rebuilt", "overflow"}`; `run` drives
-    many steps safely.
+    sampler.step(key, model, state)` with info a `ParticleInfo`; `molcomp.sample`
+    drives many steps and recovers from neighbour-list overflow.
 
     **Example:**
 
     ```python
     sampler = particles.Langevin(dt=0.005, gamma=1.0, mass=1.0)
     state = sampler.init(model, positions, key=key)
-    out = particles.run(key, model, sampler, state, 1000)
+    out = molcomp.sample(key, model, sampler, state, 1000, chunk=100)
     ```
     """
 
@@ -78,10 +80,11 @@ class Langevin(AbstractParticleSampler):
     dr_threshold: float = eqx.field(static=True, default=0.5)
     capacity_multiplier: float = eqx.field(static=True, default=1.25)
     cell_list: bool | None = eqx.field(static=True, default=None)
+    state_type: ClassVar[type] = LangevinState
 
     def __check_init__(self):
-        check_float("gamma", self.gamma, 0.0, True)
-        check_float("mass", self.mass, 0.0, True)
+        check_real("gamma", self.gamma, minimum=0.0, strict=True)
+        check_real("mass", self.mass, minimum=0.0, strict=True)
 
     def init(
         self,
@@ -118,8 +121,10 @@ class Langevin(AbstractParticleSampler):
         p = None if momenta is None else jnp.asarray(p, x.dtype)
         return _start(model, x, nbrs, p, key, jnp.float32(self.mass))
 
-    def step(self, key, model: ParticleMixture, state: LangevinState):
-        """One BAOAB step (all chains); returns (state, info)."""
+    def step(
+        self, key, model: ParticleMixture, state: LangevinState, prepared=None
+    ) -> tuple[LangevinState, ParticleInfo]:
+        """One BAOAB step of every chain; returns (state, `ParticleInfo`)."""
         x, p, f, nbrs = state.position, state.momentum, state.force, state.neighbors
         batched = x.ndim == 3
         _, shift = model.space()
@@ -149,7 +154,7 @@ class Langevin(AbstractParticleSampler):
         x_new, p_new, f_new = (
             jnp.where(overflow, old, new) for old, new in ((x, x_new), (p, p_new), (f, f_new))
         )
-        return LangevinState(x_new, p_new, f_new, nbrs), {"rebuilt": rebuilt, "overflow": overflow}
+        return LangevinState(x_new, p_new, f_new, nbrs), particle_info(x, rebuilt, overflow)
 
 
 @eqx.filter_jit

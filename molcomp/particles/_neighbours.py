@@ -4,9 +4,9 @@ jax-md's own builder scatters particles into cells, which is several times slowe
 CPU; this one sorts particles by cell and reads each cell's members by gathers. The
 result is jax-md's `NeighborList` container (Dense format), so energies still go through
 `smap`, and capacities are static: exceeding one sets jax-md's sticky overflow bit,
-which `Brownian` and `run` turn into a frozen chain and a reallocation, never a wrong
-list. With fewer than `CELL_LIST_MIN_PARTICLES` particles every particle is a candidate
-of every other (O(n^2), cheaper to compile).
+which the particle samplers turn into a frozen chain and (through `molcomp.sample`) a
+reallocation, never a wrong list. With fewer than `CELL_LIST_MIN_PARTICLES` particles
+every particle is a candidate of every other (O(n^2), cheaper to compile).
 """
 
 from __future__ import annotations
@@ -147,9 +147,11 @@ class NeighbourFns:
         return jnp.max(jnp.sum(d**2, axis=-1)) > self.threshold**2
 
     def update(self, x, nbrs, **_):
+        """jax-md's `update_fn`: `nbrs` rebuilt at x if some particle moved too far."""
         return jax.lax.cond(self.moved(x, nbrs), self.rebuild, lambda _, nb: nb, x, nbrs)
 
 
 @functools.lru_cache(maxsize=32)
 def neighbour_fns(box, cutoff, dr_threshold, capacity_multiplier, cell_list):
+    """The cached `NeighbourFns` for these (hashable) settings."""
     return NeighbourFns(box, cutoff, dr_threshold, capacity_multiplier, cell_list)

@@ -28,16 +28,14 @@ from jax_md import energy as md_energy
 from jax_md import partition, smap, space
 from jaxtyping import Array, Float, Int
 
-from ..checks import as_finite_float, is_concrete
+from .._model import AbstractEnergyModel
+from ..checks import as_finite_float, check_fraction, check_real, is_concrete
 
 Positions = Float[Array, "n dim"]
 
 
 def _positive(name, value) -> float:
-    v = float(as_finite_float(name, value, shape=()))
-    if v <= 0:
-        raise ValueError(f"{name} must be > 0, got {v}")
-    return v
+    return check_real(name, value, minimum=0.0, strict=True)
 
 
 def well_shape(r, sigma, alpha):
@@ -46,10 +44,13 @@ def well_shape(r, sigma, alpha):
     return 1.0 - (1.0 - x) ** 2
 
 
-class ParticleMixture(eqx.Module):
+class ParticleMixture(AbstractEnergyModel):
     """A mixture of n particles of q species in a periodic box (2D or 3D).
 
     $$E(x) = \\sum_{i<j} u_{s_i s_j}(|x_i - x_j|)$$ (see the module docstring).
+
+    A continuous energy model: a configuration is the positions, `state_shape` =
+    (n, dim), `n_states` = None. `tempered(t)` scales the well depths and the core by t.
 
     **Arguments:**
 
@@ -141,19 +142,43 @@ class ParticleMixture(eqx.Module):
 
     @property
     def n_species(self) -> int:
+        """q, the number of species (the size of `depth`)."""
         return self.depth.shape[0]
 
     @property
     def n_particles(self) -> int:
+        """n, the number of particles."""
         return self.species.shape[0]
 
     @property
-    def n_sites(self) -> int:
-        return self.n_particles
+    def dim(self) -> int:
+        """Spatial dimension (2 or 3)."""
+        return len(self.box)
 
     @property
-    def dim(self) -> int:
-        return len(self.box)
+    def state_shape(self) -> tuple[int, int]:
+        """(n, dim): the positions of one configuration."""
+        return (self.n_particles, self.dim)
+
+    @property
+    def n_states(self) -> None:
+        """None: positions are continuous."""
+        return None
+
+    def tempered(self, t) -> ParticleMixture:
+        """The mixture with energy t * E: well depths and core stiffness times t (E is
+        linear in both, and the smooth cutoff multiplies the whole pair energy).
+
+        A subclass that changes `energy` cannot be tempered this way (TypeError)."""
+        if type(self).energy is not ParticleMixture.energy:
+            raise TypeError(
+                f"{type(self).__name__} overrides energy, so scaling depth and core "
+                "does not temper it; define its own `tempered`"
+            )
+        if is_concrete(t):
+            check_fraction("t", t)
+        t = jnp.asarray(t, jnp.float32)
+        return eqx.tree_at(lambda m: (m.depth, m.core), self, (t * self.depth, t * self.core))
 
     def space(self):
         """jax-md's periodic (displacement, shift) for this box."""
@@ -217,9 +242,17 @@ class ParticleMixture(eqx.Module):
         return jnp.sum(weight[..., None] * d, axis=1)
 
     def check_state(self, positions, name: str = "positions"):
-        """Validate positions: shape (n, dim) or (chains, n, dim), finite, inside the box."""
-        arr = as_finite_float(name, positions)
+        """Validate positions: shape (n, dim) or (chains, n, dim), finite, inside the box
+        (values are checked only outside a trace). Returns them as float32."""
         shape = (self.n_particles, self.dim)
+        if not is_concrete(positions):
+            if jnp.ndim(positions) not in (2, 3) or jnp.shape(positions)[-2:] != shape:
+                raise ValueError(
+                    f"{name} must have shape {shape} or (chains, {shape[0]}, {shape[1]}), "
+                    f"got {jnp.shape(positions)}"
+                )
+            return jnp.asarray(positions, jnp.float32)
+        arr = as_finite_float(name, positions)
         if arr.ndim not in (2, 3) or arr.shape[-2:] != shape:
             raise ValueError(
                 f"{name} must have shape {shape} or (chains, {shape[0]}, {shape[1]}) to match "

@@ -37,6 +37,7 @@ class AbstractPottsModel(AbstractEnergyModel):
 
     @property
     def q(self) -> int:
+        """Number of species (site states other than the empty one)."""
         return self.couplings.q
 
     @property
@@ -51,6 +52,7 @@ class AbstractPottsModel(AbstractEnergyModel):
 
     @property
     def empty_state(self) -> int | None:
+        """Index of the empty state (q), or None without one."""
         return self.q if self.empty else None
 
     def chemical_potentials(self) -> Float[Array, " S"]:
@@ -107,10 +109,19 @@ class AbstractPottsModel(AbstractEnergyModel):
         )
 
     # ---- energies -------------------------------------------------------------
-    def energy(self, sigma: Int[Array, " n"]) -> Float[Array, ""]:
-        """Total energy in kT (each bond counted once)."""
+    def energy(self, sigma: Int[Array, " n"], tables=None) -> Float[Array, ""]:
+        """Total energy in kT (each bond counted once).
+
+        **Arguments:**
+
+        - `sigma`: one configuration (n,).
+        - `tables`: `tables()` output, when the caller already holds it (e.g. a
+          sampler's prepared tables, or another replica's); default: built here.
+
+        **Returns:** a scalar.
+        """
         sigma = self.check_state(sigma)
-        T, mu = self.tables()
+        T, mu = self.tables() if tables is None else tables
         lat = self.lattice
         nb = sigma[lat.neighbours]  # (n, k)
         bond = T[self._directions()[None, :], sigma[:, None], nb]
@@ -217,6 +228,7 @@ class PottsModel(AbstractPottsModel):
         self.beta = _param("beta", beta, ())
 
     def chemical_potentials(self):
+        """mu for every state: the species' mu, then 0 for the empty state."""
         return jnp.concatenate([self.mu, jnp.zeros(int(self.empty), self.mu.dtype)])
 
     def tempered(self, t) -> PottsModel:
@@ -273,6 +285,7 @@ class PlaceModel(AbstractPottsModel):
         return jnp.asarray(np.repeat(np.arange(self.n_states), self.composition), jnp.int32)
 
     def check_state(self, sigma, name: str = "state"):
+        """Shape and range as for `PottsModel`, and the model's composition."""
         sigma = super().check_state(sigma, name)
         if is_concrete(sigma):
             arr = np.asarray(sigma).reshape(-1, self.lattice.n_sites)

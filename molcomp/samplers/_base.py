@@ -12,6 +12,7 @@ overrides the hooks instead of being vmapped.
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -49,7 +50,17 @@ class AbstractSampler(eqx.Module):
 
     Subclasses implement `step`; `init` defaults to validating a configuration of the
     model ((*state_shape) or (chains, *state_shape)) into a `ChainState`.
+
+    `invariant` (a class variable) says whether every `step` leaves the model's
+    distribution invariant, so that observations made after each step average to
+    equilibrium values as they are. A continuous-time sampler that steps a fixed
+    number of events samples its jump chain instead, whose law is pi(x) R(x) (R the
+    total exit rate); it sets `invariant = False` and weights its observations by their
+    expected holding times 1 / R through `observation_weight`. Replica exchange needs
+    invariant steps.
     """
+
+    invariant: ClassVar[bool] = True
 
     def check_model(self, model) -> None:
         """TypeError / ValueError unless this sampler can sample `model`."""
@@ -67,7 +78,8 @@ class AbstractSampler(eqx.Module):
         if extra == 1:
             return jax.vmap(lambda c: self._init_one(model, c))(config)
         raise ValueError(
-            f"config must have shape {model.state_shape} or (chains, *{model.state_shape}), "
+            f"config must have shape {_shape(model.state_shape)} or "
+            f"{_shape(model.state_shape, 'chains')}, "
             f"got {config.shape}"
         )
 
@@ -117,8 +129,8 @@ class AbstractSampler(eqx.Module):
         got = tuple(state.config.shape)
         if got[-len(shape) :] != shape or len(got) - len(shape) not in (0, 1):
             raise ValueError(
-                f"state.config must have shape {shape} or (chains, *{shape}) for this "
-                f"model, got {got}"
+                f"state.config must have shape {_shape(shape)} or "
+                f"{_shape(shape, 'chains')} for this model, got {got}"
             )
 
     def chain_shape(self, model) -> tuple[int, ...]:
@@ -147,6 +159,31 @@ class AbstractSampler(eqx.Module):
         """The configuration held by `carry`: (*state_shape) or (chains, *state_shape)."""
         return carry.config
 
+    def observation_weight(self, model, carry, info):
+        """Weight of the observation made after this step in `sample`'s mean, one per
+        chain (shape of `info.acceptance`), or None for equal weights (the default).
+
+        `sample` returns sum_t w_t f(x_t) / sum_t w_t: a continuous-time sampler returns
+        the expected holding time 1 / R(x_t) of the state it stopped in, which turns the
+        average over its jump chain into the time average, exact in the long run.
+        """
+        return None
+
+    def with_config(self, model, state, config):
+        """`state` holding `config` instead of its own configuration (one chain).
+
+        Replica exchange hands configurations between replicas with it; the default
+        keeps everything else (`aux`: tables derived from the model), so a sampler whose
+        state depends on the configuration (e.g. a neighbour list) overrides it.
+        """
+        return eqx.tree_at(lambda s: s.config, state, config)
+
+    def prepared_energy(self, model, prepared, config):
+        """`model.energy(config)` for one configuration, given `prepare(model)` output
+        (replica exchange evaluates swaps with it; a lattice sampler reads its tables
+        instead of rebuilding them). Default: `model.energy(config)`."""
+        return model.energy(config)
+
     def recover(self, model, start, end, attempt: int):
         """After a compiled chunk that ran from `start` to `end`: None if the chunk is
         good, else a repaired start state from which the driver redoes the chunk with
@@ -162,6 +199,7 @@ class AbstractPottsSampler(AbstractSampler):
     """Base of the lattice Potts samplers: they read the model's `tables()` once per run."""
 
     def check_model(self, model) -> None:
+        """TypeError unless `model` is a lattice Potts model."""
         if not isinstance(model, AbstractPottsModel):
             raise TypeError(
                 f"model must be a molcomp lattice model (PottsModel or PlaceModel) for "
@@ -169,7 +207,22 @@ class AbstractPottsSampler(AbstractSampler):
             )
 
     def prepare(self, model):
+        """The model's (beta J, mu) tables, built once per run."""
         return model.tables()
+
+    def prepared_energy(self, model, prepared, config):
+        """The energy from the prepared (beta J, mu) tables: one O(n k) lookup pass."""
+        return model.energy(config, prepared)
+
+
+def _shape(shape, *lead: str) -> str:
+    """A shape for a message, with named leading axes: (chains, 3, 9)."""
+    return (
+        "("
+        + ", ".join([*lead, *map(str, shape)])
+        + ("," if len(shape) + len(lead) == 1 else "")
+        + ")"
+    )
 
 
 def state_dtype(n_states: int):

@@ -14,6 +14,8 @@ multiple of 2^-16, so each transition probability is exact to within 2^-16.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -104,23 +106,56 @@ def _valid(shape, periodic: bool):
     return [split(g, np) for g in grids]
 
 
-def random_words(key, shape):
-    """Raw uint32 words from XLA's native counter-based ThreeFry-2x32 RngBitGenerator.
+def threefry_words(key, shape):
+    """Raw uint32 words from XLA's native counter-based ThreeFry-2x32 RngBitGenerator:
+    the random numbers of `BlockGibbs`' checkerboard kernel.
 
     Seeded with 128 bits drawn from the caller's key (2 words of key, 2 of counter), it
     is several times faster on CPU than `jax.random.bits`, whose threefry is built from
-    jnp ops, and than the RngBitGenerator default (Philox) here.
+    jnp ops, and than the RngBitGenerator default (Philox) here. Under `jax.vmap` each
+    key still gives its own words, as it does alone.
+
+    **Arguments:** `key`, a `jax.random` key; `shape`, of the output.
+
+    **Returns:** uint32 words of `shape`.
     """
-    seed = jax.random.bits(key, (4,), jnp.uint32)
-    _, words = jax.lax.rng_bit_generator(
-        seed, shape, jnp.uint32, algorithm=jax.lax.RandomAlgorithm.RNG_THREE_FRY
-    )
+    return _generator(tuple(shape))(jax.random.bits(key, (4,), jnp.uint32))
+
+
+@functools.cache
+def _generator(shape):
+    """seed (4,) uint32 -> words of `shape`, batched as a loop over the seeds.
+
+    XLA's own batching rule of `rng_bit_generator` draws every batch member's words
+    from the first member's seed, so a vmapped chain would not be the chain its key
+    gives alone; a `lax.map` over the seeds keeps each key's stream.
+    """
+
+    @jax.custom_batching.custom_vmap
+    def words(seed):
+        _, out = jax.lax.rng_bit_generator(
+            seed, shape, jnp.uint32, algorithm=jax.lax.RandomAlgorithm.RNG_THREE_FRY
+        )
+        return out
+
+    @words.def_vmap
+    def _batched(axis_size, in_batched, seed):
+        if not in_batched[0]:
+            return words(seed), False
+        return jax.lax.map(words, seed), True
+
     return words
 
 
-def uniform16(key, shape):
-    """Two 16-bit midpoint uniforms per 32-bit word: (hi, lo), each of `shape`."""
-    words = random_words(key, shape)
+def uniform16_pairs(key, shape):
+    """Two 16-bit midpoint uniforms (k + 1/2) / 2^16 per word of `threefry_words`: the
+    uniforms the checkerboard heat bath draws its states from.
+
+    **Arguments:** `key`, a `jax.random` key; `shape`, of each half.
+
+    **Returns:** (hi, lo), float32 arrays of `shape` from the high and low 16 bits.
+    """
+    words = threefry_words(key, shape)
     scale = np.float32(1.0 / U16)
     hi = ((words >> 16).astype(jnp.float32) + 0.5) * scale
     lo = ((words & 0xFFFF).astype(jnp.float32) + 0.5) * scale
@@ -147,7 +182,7 @@ def sweep_planes(key, model, black, white, tables):
     dirs = np.asarray(model._directions())[:4]
     extra = (1,) * (black.ndim - 2)  # masks broadcast over the chain axis
     valid = [tuple(m.reshape(m.shape + extra) for m in v) for v in _valid((R, C), lat.periodic)]
-    u_black, u_white = uniform16(key, black.shape)
+    u_black, u_white = uniform16_pairs(key, black.shape)
     S = model.n_states
     if S == 2:
         # E(1) - E(0) given a neighbour state b in direction d: a two-entry table per d.

@@ -21,7 +21,9 @@ class SampleResult(eqx.Module):
 
     - `state`: the final sampler state (resume by passing it back to `sample`).
     - `trace`: `trace_fn` output at every step, leading axes (steps, [chains]).
-    - `mean`: mean of `mean_fn` output over the steps, axes ([chains], ...).
+    - `mean`: mean of `mean_fn` output over the steps, axes ([chains], ...); weighted
+      by the sampler's `observation_weight` where it gives one (the residence-time
+      average of a continuous-time sampler), else plain.
     - `info`: the sampler's diagnostics (its `SamplerInfo` type) averaged over the steps,
       per chain.
     - `recoveries`: chunks redone after the sampler repaired its state (e.g. neighbour
@@ -42,6 +44,12 @@ class SampleResult(eqx.Module):
 
 def _none(model, config):
     return None
+
+
+def _per_chain(w, x):
+    """w (*chains) times x (*chains, ...): one weight per chain, broadcast over the rest."""
+    w = jnp.asarray(w)
+    return w.reshape(w.shape + (1,) * (jnp.ndim(x) - w.ndim)) * x
 
 
 def sample(
@@ -73,7 +81,10 @@ def sample(
     - `model`, `sampler`, `state`: from `sampler.init(model, config)`.
     - `steps`: number of steps (static: a new value compiles once more).
     - `trace_fn(model, config) -> pytree`: recorded every step (keep it small).
-    - `mean_fn(model, config) -> pytree`: averaged over the steps (e.g. contacts).
+    - `mean_fn(model, config) -> pytree`: averaged over the steps (e.g. contacts). A
+      sampler whose steps do not leave the distribution invariant (`Gillespie`, which
+      steps by events) weights each observation by its `observation_weight`, so the
+      mean is still the equilibrium (time) average.
     - `chunk`: steps per compiled chunk (default: all of them, or 20 chunks with a
       progress bar). A chunk is the unit a sampler's `recover` can redo.
     - `max_recoveries`: give up (RuntimeError) after this many redos of one chunk.
@@ -97,13 +108,15 @@ def sample(
     mean_fn = mean_fn or _none
 
     keys = jax.random.split(key, steps)
-    traces, sums, infos = [], None, None
+    traces, sums, weights, infos = [], None, None, None
     done, recoveries = 0, 0
     bar = tqdm(total=steps, disable=not progress, unit="step", leave=False)
     while done < steps:
         n = min(chunk, steps - done)
         for attempt in range(max_recoveries + 1):
-            new, tr, s, inf = _run(keys[done : done + n], model, sampler, state, trace_fn, mean_fn)
+            new, tr, s, w, inf = _run(
+                keys[done : done + n], model, sampler, state, trace_fn, mean_fn
+            )
             repaired = sampler.recover(model, state, new, attempt)
             if repaired is None:
                 break
@@ -116,12 +129,16 @@ def sample(
         state = new
         traces.append(tr)
         sums = s if sums is None else jax.tree_util.tree_map(jnp.add, sums, s)
+        weights = w if weights is None else weights + w
         infos = inf if infos is None else jax.tree_util.tree_map(jnp.add, infos, inf)
         done += n
         bar.update(n)
     bar.close()
     trace = jax.tree_util.tree_map(lambda *t: jnp.concatenate(t, axis=0), *traces)
-    mean = jax.tree_util.tree_map(lambda x: x / steps, sums)
+    if weights is None:
+        mean = jax.tree_util.tree_map(lambda x: x / steps, sums)
+    else:
+        mean = jax.tree_util.tree_map(lambda x: _per_chain(1.0 / weights, x), sums)
     info = jax.tree_util.tree_map(lambda x: x / steps, infos)
     return SampleResult(state=state, trace=trace, mean=mean, info=info, recoveries=recoveries)
 
@@ -144,22 +161,34 @@ def _run(keys, model, sampler, state, trace_fn, mean_fn):
     def as_float(info):
         return jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), info)
 
-    def body(loop, k):
-        c, total, info_total = loop
+    def step(c, k):
         c, info = sampler.advance(k, model, c, prepared)
+        w = sampler.observation_weight(model, c, info)
+        return c, info, None if w is None else jnp.asarray(w, jnp.float32)
+
+    def body(loop, k):
+        c, total, w_total, info_total = loop
+        c, info, w = step(c, k)
         tr, m = observe(c)
+        if w is not None:  # static: the sampler weights its observations or it does not
+            m = jax.tree_util.tree_map(lambda x: _per_chain(w, x), m)
+            w_total = w_total + w
         total = jax.tree_util.tree_map(jnp.add, total, m)
         info_total = jax.tree_util.tree_map(jnp.add, info_total, as_float(info))
-        return (c, total, info_total), tr
+        return (c, total, w_total, info_total), tr
 
     def zeros(tree):
         return jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, jnp.float32), tree)
 
-    zero = jax.tree_util.tree_map(
-        lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(lambda: observe(carry)[1])
-    )
-    info_zero = zeros(
-        jax.eval_shape(lambda: as_float(sampler.advance(keys[0], model, carry, prepared)[1]))
-    )
-    (carry, total, info_total), trace = jax.lax.scan(body, (carry, zero, info_zero), keys)
-    return sampler.leave(model, carry, state), trace, total, info_total
+    _, info_shape, w_shape = jax.eval_shape(lambda: step(carry, keys[0]))
+    if w_shape is None:
+        zero = jax.tree_util.tree_map(
+            lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(lambda: observe(carry)[1])
+        )
+        w_zero = None
+    else:
+        zero = zeros(jax.eval_shape(lambda: observe(carry)[1]))
+        w_zero = jnp.zeros(w_shape.shape, jnp.float32)
+    loop = (carry, zero, w_zero, zeros(info_shape))
+    (carry, total, w_total, info_total), trace = jax.lax.scan(body, loop, keys)
+    return sampler.leave(model, carry, state), trace, total, w_total, info_total

@@ -41,6 +41,8 @@ class BlockGibbs(AbstractPottsSampler):
     checkerboard: bool | None = eqx.field(static=True, default=None)
 
     def check_model(self, model) -> None:
+        """TypeError / ValueError unless `model` is a `PottsModel` (and, with
+        `checkerboard=True`, its lattice suits the checkerboard kernel)."""
         super().check_model(model)
         self._require(model, PottsModel, "SwapMetropolis for a fixed composition")
         if self.checkerboard and not _checkerboard.eligible(model.lattice):
@@ -49,37 +51,43 @@ class BlockGibbs(AbstractPottsSampler):
                 f"(and rows, if periodic); got {model.lattice.kind} {model.lattice.shape}"
             )
 
-    def _fast(self, model) -> bool:
+    def uses_checkerboard(self, model) -> bool:
+        """Whether sweeps of `model` run the checkerboard kernel (else the generic path)."""
         return self.checkerboard is not False and _checkerboard.eligible(model.lattice)
 
     # `sample` keeps the checkerboard sublattices split (chain axis last) across the
     # whole run: splitting and merging every sweep would cost as much as the sweep.
     def enter(self, model, state, prepared):
-        if not self._fast(model):
+        """The checkerboard planes (chain axis last), or the state on the generic path."""
+        if not self.uses_checkerboard(model):
             return super().enter(model, state, prepared)
         return _checkerboard.to_planes(state.config, model.lattice.shape)
 
     def advance(self, key, model, carry, prepared):
-        if not self._fast(model):
+        """One sweep of every chain (the checkerboard kernel steps all chains at once)."""
+        if not self.uses_checkerboard(model):
             return super().advance(key, model, carry, prepared)
         tables = model.tables() if prepared is None else prepared
         black, white = _checkerboard.sweep_planes(key, model, *carry, tables)
         return (black, white), SamplerInfo(acceptance=jnp.ones(black.shape[2:], jnp.float32))
 
     def config_of(self, model, carry):
-        if not self._fast(model):
+        """The configuration(s) held by the carry."""
+        if not self.uses_checkerboard(model):
             return super().config_of(model, carry)
         return _checkerboard.from_planes(*carry)
 
     def leave(self, model, carry, state):
-        if not self._fast(model):
+        """The `ChainState` at the end of a run."""
+        if not self.uses_checkerboard(model):
             return super().leave(model, carry, state)
         return ChainState(_checkerboard.from_planes(*carry), state.aux)
 
     def step(self, key, model, state, prepared=None):
+        """One heat-bath sweep of one chain over all colour blocks."""
         tables = model.tables() if prepared is None else prepared
         sigma = state.config
-        if self._fast(model):
+        if self.uses_checkerboard(model):
             sigma = _checkerboard.sweep(key, model, sigma, tables)
             return ChainState(sigma, state.aux), SamplerInfo(acceptance=jnp.float32(1.0))
         keys = jax.random.split(key, len(model.lattice.blocks))

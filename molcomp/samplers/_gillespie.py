@@ -17,21 +17,30 @@ from the sorted chemical potentials in O(log q). Candidates are compared pairwis
 which both merges repeats and sums each one's bonds, so no dense q x q table is read.
 An event therefore costs O(k (kP)^2 + k sqrt n), not O(q): site rates live in a
 two-level sum tree (`_sumtree`), and an event reads and writes only the site, its k
-neighbours and their blocks - also when it is masked out, as in `advance`.
+neighbours and their blocks - also when it is masked out, as in `run_for`.
+
+`molcomp.sample` drives it like any sampler (one step: `events` events, the sum tree of
+site rates carried from step to step). Observed after a fixed number of events, a
+continuous-time chain samples its jump chain, whose stationary law is pi(x) R(x) with
+R(x) the total exit rate; each observation is therefore weighted by the expected
+holding time 1 / R of the state it sees (`observation_weight`), which makes
+`sample`'s mean the time average, exact in the long run.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from ..checks import check_fraction, check_positive_int, check_real
 from ..potts._potts import PottsModel
 from . import _sumtree
 from ._base import AbstractPottsSampler, ChainState, SamplerInfo, categorical_from_weights
 
-CHUNK = 16  # events per masked inner loop of `Gillespie.advance`
+CHUNK = 16  # events per masked inner loop of `Gillespie.run_for`
 TRIES = 4  # "other species" proposals drawn at once before a rejection loop
 # uniforms per event: the waiting time, the channel, the site, the proposals
 N_UNIFORMS = 2 + _sumtree.N_UNIFORMS + TRIES
@@ -55,8 +64,9 @@ def _rank(blocks, v, strict: bool):
 
 class GillespieInfo(SamplerInfo):
     """Diagnostics of one Gillespie step: `acceptance` (1: every event is made), `dt`
-    (physical time the step's events took) and `holding` (sum of the expected holding
-    times 1 / R of the states visited, the weight of a residence-time average)."""
+    (physical time the step's events took) and `holding` (the expected holding time
+    1 / R of the state the step ends in: the weight of its observation in a
+    residence-time average, see `Gillespie.observation_weight`)."""
 
     dt: jax.Array
     holding: jax.Array
@@ -74,6 +84,14 @@ class Clock(eqx.Module):
     """Gillespie chain state kept in `ChainState.aux`: the physical time."""
 
     time: jax.Array
+
+
+class Running(eqx.Module):
+    """The scan carry of `molcomp.sample` over Gillespie: the chain state and its sum
+    tree of site rates (kept across steps instead of rebuilt every step)."""
+
+    state: ChainState
+    tree: _sumtree.SumTree
 
 
 class Prepared(eqx.Module):
@@ -100,9 +118,26 @@ class Gillespie(AbstractPottsSampler):
     - `events`: events per step (default: one per site, a sweep's worth).
 
     `info` holds `dt` (physical time of the step), `acceptance` (1: every event
-    changes the state) and `holding` (sum of expected holding times 1 / R, the weights of
-    residence-time averages); `state.aux.time` is the physical clock.
+    changes the state) and `holding` (the expected holding time 1 / R of the state the
+    step ends in); `state.aux.time` is the physical clock. A run for a physical
+    duration is `run_for`.
+
+    Steps of a fixed number of events sample the jump chain (law pi(x) R(x)), not pi:
+    `molcomp.sample` weights each observation by `holding`, so its `mean` is the
+    residence-time average, and replica exchange refuses this sampler
+    (`invariant = False`).
+
+    **Example:**
+
+    ```python
+    g = molcomp.Gillespie(events=1)
+    state = g.init(model, config)
+    out = molcomp.sample(key, model, g, state, 10_000, mean_fn=molcomp.observables.counts)
+    out.mean  # time-averaged counts; state.aux.time: the physical clock
+    ```
     """
+
+    invariant: ClassVar[bool] = False
 
     empty_prob: float = eqx.field(static=True, default=0.1)
     rate: float = eqx.field(static=True, default=1.0)
@@ -110,16 +145,14 @@ class Gillespie(AbstractPottsSampler):
     events: int | None = eqx.field(static=True, default=None)
 
     def __check_init__(self):
-        if not 0.0 <= self.empty_prob < 1.0:
-            raise ValueError(f"empty_prob must be in [0, 1), got {self.empty_prob}")
-        if not (np.isfinite(self.rate) and self.rate > 0):
-            raise ValueError(f"rate must be positive and finite, got {self.rate}")
-        if self.partners < 1:
-            raise ValueError(f"partners must be >= 1, got {self.partners}")
-        if self.events is not None and self.events < 1:
-            raise ValueError(f"events must be >= 1, got {self.events}")
+        check_fraction("empty_prob", self.empty_prob, open_high=True)
+        check_real("rate", self.rate, minimum=0.0, strict=True)
+        check_positive_int("partners", self.partners)
+        if self.events is not None:
+            check_positive_int("events", self.events)
 
     def check_model(self, model) -> None:
+        """TypeError / ValueError unless `model` is a `PottsModel` with >= 2 states."""
         super().check_model(model)
         self._require(model, PottsModel, "SwapMetropolis for a fixed composition")
         if model.n_states < 2:
@@ -264,26 +297,65 @@ class Gillespie(AbstractPottsSampler):
         )
         return sigma, _sumtree.update(tree, touched, rates)
 
-    def step(self, key, model, state, prepared=None):
-        prep = self.prepare(model) if prepared is None else prepared
+    def _events(self, key, model, prep, running: Running) -> tuple[Running, GillespieInfo]:
+        """`events` events of one chain from its state and sum tree."""
         n_events = model.lattice.n_sites if self.events is None else self.events
-        sigma = state.config
-        tree = self._tree(model, prep, sigma)
 
         def body(carry, k):
-            sigma, tree, hold, dt = carry
+            sigma, tree, dt = carry
             k_u, k_more = jax.random.split(k)
             u = jax.random.uniform(k_u, (N_UNIFORMS,))
             total = tree.total
             sigma, tree = self._event(u, (k_more, 0), model, prep, sigma, tree)
-            return (sigma, tree, hold + 1.0 / total, dt - jnp.log1p(-u[0]) / total), None
+            return (sigma, tree, dt - jnp.log1p(-u[0]) / total), None
 
-        zero = jnp.zeros((), jnp.float32)
-        keys = jax.random.split(key, n_events)
-        (sigma, _, hold, dt), _ = jax.lax.scan(body, (sigma, tree, zero, zero), keys)
-        clock = Clock(state.aux.time + dt)
-        info = GillespieInfo(acceptance=jnp.float32(1.0), dt=dt, holding=hold)
-        return ChainState(sigma, clock), info
+        carry = (running.state.config, running.tree, jnp.zeros((), jnp.float32))
+        (sigma, tree, dt), _ = jax.lax.scan(body, carry, jax.random.split(key, n_events))
+        state = ChainState(sigma, Clock(running.state.aux.time + dt))
+        info = GillespieInfo(acceptance=jnp.float32(1.0), dt=dt, holding=1.0 / tree.total)
+        return Running(state, tree), info
+
+    def step(self, key, model, state, prepared=None):
+        """`events` events of one chain: (state, `GillespieInfo`)."""
+        prep = self.prepare(model) if prepared is None else prepared
+        running = Running(state, self._tree(model, prep, state.config))
+        running, info = self._events(key, model, prep, running)
+        return running.state, info
+
+    # ---- the run hooks of `molcomp.sample`: the sum tree is carried across steps ------
+    def enter(self, model, state, prepared):
+        """The state with each chain's sum tree of site rates."""
+
+        def one(st):
+            return Running(st, self._tree(model, prepared, st.config))
+
+        return one(state) if state.config.ndim == 1 else jax.vmap(one)(state)
+
+    def advance(self, key, model, carry, prepared):
+        """`step` of every chain (one key per chain, as the default), tree carried."""
+
+        def one(k, c):
+            return self._events(k, model, prepared, c)
+
+        if carry.state.config.ndim == 1:
+            return one(key, carry)
+        return jax.vmap(one)(jax.random.split(key, carry.state.config.shape[0]), carry)
+
+    def config_of(self, model, carry):
+        """The configuration of every chain."""
+        return carry.state.config
+
+    def leave(self, model, carry, state):
+        """The `ChainState` at the end of the run (the trees are dropped)."""
+        return carry.state
+
+    def observation_weight(self, model, carry, info):
+        """The expected holding time 1 / R of the state each chain stopped in."""
+        return info.holding
+
+    def prepared_energy(self, model, prepared, config):
+        """`model.energy(config)` (the prepared tables are sparse partner lists)."""
+        return model.energy(config)
 
     def run_for(self, key, model, state: ChainState, duration, max_events: int, prepared=None):
         """Run one chain for `duration` of physical time (at most `max_events` events).
@@ -321,32 +393,3 @@ class Gillespie(AbstractPottsSampler):
         _, sigma, t, n, _ = jax.lax.while_loop(lambda c: running(c[2], c[3]), chunk, init)
         info = DurationInfo(events=n, complete=t >= t_end)
         return ChainState(sigma, Clock(t)), info
-
-
-def time_average(key, model, sampler: Gillespie, state: ChainState, events: int, fn):
-    """Residence-time-weighted average of fn(model, config) over `events` events of one
-    chain: sum_i fn(sigma_i) / R_i / sum_i 1 / R_i, with 1 / R_i the expected holding
-    time of the i-th state (lower variance than the sampled one, same limit).
-
-    **Returns:** `(state, average)`.
-    """
-    prep = sampler.prepare(model)
-    tree = sampler._tree(model, prep, state.config)
-
-    def body(carry, k):
-        sigma, tree, acc, w = carry
-        f = fn(model, sigma)
-        k_u, k_more = jax.random.split(k)
-        u = jax.random.uniform(k_u, (N_UNIFORMS,))
-        hold = 1.0 / tree.total
-        s2, tree2 = sampler._event(u, (k_more, 0), model, prep, sigma, tree)
-        acc = jax.tree_util.tree_map(lambda a, v: a + hold * v, acc, f)
-        return (s2, tree2, acc, w + hold), -jnp.log1p(-u[0]) * hold
-
-    zero = jax.tree_util.tree_map(
-        lambda s: jnp.zeros(s.shape, jnp.float32), jax.eval_shape(fn, model, state.config)
-    )
-    carry = (state.config, tree, zero, jnp.zeros((), jnp.float32))
-    (sigma, _, acc, w), dts = jax.lax.scan(body, carry, jax.random.split(key, events))
-    mean = jax.tree_util.tree_map(lambda a: a / w, acc)
-    return ChainState(sigma, Clock(state.aux.time + jnp.sum(dts))), mean

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..checks import check_fraction, check_positive_int
 from ..potts._potts import PottsModel
 from ._base import AbstractPottsSampler, ChainState, SamplerInfo
 
@@ -60,18 +61,16 @@ class Metropolis(AbstractPottsSampler):
     def __check_init__(self):
         if self.proposal not in ("uniform", "neighbour"):
             raise ValueError(f"proposal must be 'uniform' or 'neighbour', got {self.proposal!r}")
-        for name in ("neighbour_prob", "empty_prob"):
-            v = getattr(self, name)
-            if not 0.0 <= v < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {v}")
+        check_fraction("neighbour_prob", self.neighbour_prob, open_high=True)
+        check_fraction("empty_prob", self.empty_prob, open_high=True)
         if self.neighbour_prob + self.empty_prob >= 1.0:
             raise ValueError(
                 "neighbour_prob + empty_prob must be < 1 (uniform moves keep ergodicity)"
             )
-        if self.partners < 1:
-            raise ValueError(f"partners must be >= 1, got {self.partners}")
+        check_positive_int("partners", self.partners)
 
     def check_model(self, model) -> None:
+        """TypeError / ValueError unless `model` is a `PottsModel` with >= 2 states."""
         super().check_model(model)
         self._require(model, PottsModel, "SwapMetropolis for a fixed composition")
         if model.n_states < 2:
@@ -93,6 +92,7 @@ class Metropolis(AbstractPottsSampler):
         return 2 + (p_e > 0.0 or p_n > 0.0) + 2 * (p_n > 0.0)
 
     def step(self, key, model, state, prepared=None):
+        """One sweep of one chain over all colour blocks: (state, `SamplerInfo`)."""
         tables = model.tables() if prepared is None else prepared
         sigma = state.config
         accepted = jnp.float32(0.0)

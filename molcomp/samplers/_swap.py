@@ -6,6 +6,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ..checks import check_positive_int
 from ..potts._potts import PlaceModel
 from ._base import AbstractPottsSampler, ChainState, SamplerInfo
 
@@ -28,13 +29,18 @@ class SwapMetropolis(AbstractPottsSampler):
     neighbour_swaps: bool = eqx.field(static=True, default=False)
     moves_per_site: int = eqx.field(static=True, default=1)
 
+    def __check_init__(self):
+        check_positive_int("moves_per_site", self.moves_per_site)
+
     def check_model(self, model) -> None:
+        """TypeError unless `model` is a `PlaceModel` (swaps keep its composition)."""
         super().check_model(model)
         self._require(
             model, PlaceModel, "BlockGibbs or Metropolis for a grand-canonical PottsModel"
         )
 
     def step(self, key, model, state, prepared=None):
+        """`moves_per_site * n` swap proposals on one chain: (state, `SamplerInfo`)."""
         tables = model.tables() if prepared is None else prepared
         lat = model.lattice
         n = lat.n_sites

@@ -22,27 +22,26 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, Bool, Float, Int
 
+from .._model import AbstractEnergyModel
 from ..checks import as_finite_float, is_concrete
-from ..potts._potts import PottsModel
-from ._base import AbstractSampler, ChainState, SamplerInfo, state_dtype
-from ._gibbs import BlockGibbs
-from ._metropolis import Metropolis
-from ._swap import SwapMetropolis
-
-# Inner samplers whose `prepare` is the model's (beta J, mu) tables, which the swap
-# energies read too.
-_INNER = (Metropolis, BlockGibbs, SwapMetropolis)
+from ._base import AbstractSampler, ChainState, SamplerInfo, _shape
 
 
 class ReplicaInfo(SamplerInfo):
-    """Diagnostics of one replica-exchange step: `acceptance` of the inner sampler per
-    replica (R,), `swap_acceptance` min(1, a) of each neighbouring pair (R - 1,), and
-    which pairs `swapped`."""
+    """Diagnostics of one replica-exchange step.
+
+    - `acceptance`: the inner sampler's acceptance per replica (R,).
+    - `swap_acceptance`: min(1, a) of each neighbouring pair (R - 1,), whether or not
+      the pair was tried this step (its mean over steps is the swap acceptance rate).
+    - `swapped`: which pairs swapped (R - 1,).
+    - `inner`: the inner sampler's whole info per replica (leading axis R).
+    """
 
     swap_acceptance: Float[Array, "*chains R-1"]
-    swapped: Array
+    swapped: Bool[Array, "*chains R-1"]
+    inner: SamplerInfo
 
 
 class Replicas(eqx.Module):
@@ -50,7 +49,7 @@ class Replicas(eqx.Module):
 
     - `inner`: the inner sampler's aux of every replica (leading axis R), e.g. the
       partner tables of neighbour proposals; it belongs to the replica's model and so
-      stays put when configurations swap.
+      stays put when configurations swap (see `AbstractSampler.with_config`).
     - `sweep`: steps made so far; its parity picks the pairs a step tries to swap.
     """
 
@@ -62,30 +61,33 @@ class ReplicaExchange(AbstractSampler):
     """Replica exchange: `sampler` on every rung of a ladder, plus neighbour swaps.
 
     Replica r samples the model with `beta = betas[r]` and/or `mu = mus[r]` (the model
-    passed to `init` / `step` supplies everything else). One step sweeps every replica
-    once with `sampler` (vmapped), then tries to swap the configurations of the pairs
-    (r, r + 1) with r even on even steps and r odd on odd steps (deterministic
-    even-odd alternation), each accepted with min(1, a),
+    passed to `init` / `step` supplies everything else). One step makes one `step` of
+    the inner sampler on every replica (vmapped), then tries to swap the configurations
+    of the pairs (r, r + 1) with r even on even steps and r odd on odd steps
+    (deterministic even-odd alternation), each accepted with min(1, a),
 
     $$\\ln a = E_r(x_r) + E_{r+1}(x_{r+1}) - E_r(x_{r+1}) - E_{r+1}(x_r).$$
 
     Every swap move leaves prod_r p_r(x_r) invariant, so each replica samples its own
-    model exactly. Drive it with `molcomp.sample` (`molcomp.sample` reads a
-    leading axis as independent chains).
+    model exactly. Drive it with `molcomp.sample` (a leading axis of the state is
+    independent replica-exchange chains; observables are evaluated per replica, under
+    the replica's own model).
 
     **Arguments:**
 
-    - `sampler`: the inner sampler, `Metropolis`, `BlockGibbs` or `SwapMetropolis`.
-    - `betas`: (R,) strictly increasing, non-negative inverse temperatures (they scale
-      the couplings only; see `PottsModel`), or None to keep the model's beta.
-    - `mus`: (R, q) chemical potentials per replica (`PottsModel` only), or None.
+    - `sampler`: the inner sampler, any sampler whose steps leave the model's
+      distribution invariant (`sampler.invariant`; not `Gillespie`, whose steps sample
+      its jump chain) and whose state is a `ChainState`.
+    - `betas`: (R,) strictly increasing, non-negative inverse temperatures that replace
+      the model's field `beta` (for the Potts models it scales the couplings only), or
+      None to keep the model's beta.
+    - `mus`: (R, *mu.shape) chemical potentials per replica, replacing the model's field
+      `mu` (`PottsModel`), or None.
 
     At least one ladder, with R >= 2 rungs; with both, they have the same length.
 
-    `state.config` has shape (R, n), or (chains, R, n); `info` holds `acceptance`
-    (R,) of the inner sampler, `swap_acceptance` (R - 1,) the acceptance probability
-    min(1, a) of each neighbouring pair (whether or not it was tried this step: its
-    mean over steps is the swap acceptance rate) and `swapped` (R - 1,).
+    `state.config` has shape (R, *state_shape), or (chains, R, *state_shape); `info`
+    is a `ReplicaInfo`.
 
     **Example:**
 
@@ -93,19 +95,22 @@ class ReplicaExchange(AbstractSampler):
     pt = molcomp.ReplicaExchange(molcomp.BlockGibbs(), betas=jnp.linspace(0.2, 1.0, 8))
     state = pt.init(model, config)
     out = molcomp.sample(key, model, pt, state, 1000, mean_fn=molcomp.observables.energy)
-    out.mean  # (8,) mean energy of each replica; out.acceptance: (7,) swap rates
+    out.mean  # (8,) mean energy of each replica; out.info.swap_acceptance: (7,) rates
     ```
     """
 
     sampler: AbstractSampler
     betas: Float[Array, " R"] | None
-    mus: Float[Array, "R q"] | None
+    mus: Float[Array, "R ..."] | None
 
     def __init__(self, sampler: AbstractSampler, *, betas=None, mus=None):
-        if not isinstance(sampler, _INNER):
+        if not isinstance(sampler, AbstractSampler):
+            raise TypeError(f"sampler must be a molcomp sampler, got {type(sampler).__name__}")
+        if not sampler.invariant:
             raise TypeError(
-                "sampler must be a Metropolis, BlockGibbs or SwapMetropolis instance, got "
-                f"{type(sampler).__name__}"
+                f"sampler must leave the model's distribution invariant at every step; "
+                f"{type(sampler).__name__} does not (its steps sample a jump chain), so "
+                "replica swaps would be biased"
             )
         if betas is None and mus is None:
             raise ValueError("ReplicaExchange needs a ladder: pass betas, mus or both")
@@ -128,16 +133,28 @@ class ReplicaExchange(AbstractSampler):
 
     @property
     def n_replicas(self) -> int:
+        """R, the number of rungs of the ladder."""
         ladder = self.betas if self.betas is not None else self.mus
         return int(ladder.shape[0])
 
     def check_model(self, model) -> None:
+        """TypeError / ValueError unless the inner sampler takes `model` and the model
+        has the fields the ladders replace (`beta`, `mu`) with matching shapes."""
         self.sampler.check_model(model)
-        if self.mus is not None:
-            self._require(model, PottsModel, "a beta ladder for a fixed composition")
-            if self.mus.shape[1] != model.q:
+        for name, field, ladder in (("betas", "beta", self.betas), ("mus", "mu", self.mus)):
+            if ladder is None:
+                continue
+            value = getattr(model, field, None)
+            if not eqx.is_array(value):
+                raise TypeError(
+                    f"{name} replace the model's parameter `{field}`, which "
+                    f"{type(model).__name__} does not have"
+                )
+            if tuple(ladder.shape[1:]) != tuple(value.shape):
                 raise ValueError(
-                    f"mus must have shape (R, q) with q = {model.q} species, got {self.mus.shape}"
+                    f"{name} must have shape (R, *{field}.shape) = "
+                    f"({ladder.shape[0]}, *{tuple(value.shape)}) for this model, "
+                    f"got {tuple(ladder.shape)}"
                 )
 
     # ---- the ladder --------------------------------------------------------------------
@@ -153,68 +170,99 @@ class ReplicaExchange(AbstractSampler):
             model = eqx.tree_at(lambda m: m.mu, model, mu)
         return model
 
-    def replica(self, model, r: int):
+    def replica(self, model, r: int) -> AbstractEnergyModel:
         """The model replica r samples (for exact references and observables)."""
         if not 0 <= r < self.n_replicas:
             raise ValueError(f"r must be in [0, {self.n_replicas}), got {r}")
         return self._at(model, jax.tree_util.tree_map(lambda a: a[r], self._rungs()))
 
     def map_replicas(self, fn: Callable, model, configs):
-        """fn(replica model, config) for every replica: configs (R, n) -> (R, ...)."""
+        """fn(replica model, config) for every replica: configs (R, ...) -> (R, ...)."""
         return jax.vmap(lambda rung, c: fn(self._at(model, rung), c))(self._rungs(), configs)
 
     # ---- the sampler contract ----------------------------------------------------------
     def chain_shape(self, model) -> tuple[int, ...]:
-        """One chain holds a configuration per replica: (R, *state_shape)."""
-        return (self.n_replicas, *model.state_shape)
+        """One chain holds a configuration per replica: (R, *inner chain shape)."""
+        return (self.n_replicas, *tuple(self.sampler.chain_shape(model)))
 
     def observe(self, model, config, fn):
         """fn under each replica's own model: axes (R, ...)."""
         return self.map_replicas(fn, model, config)
 
     def init(self, model, config) -> ChainState:
-        """`config` (n,) starts every replica there; (R, n) one per replica; (chains,
-        R, n) independent replica-exchange chains."""
+        """The state of replica-exchange chains.
+
+        **Arguments:**
+
+        - `model`: the model whose `beta` / `mu` the ladders replace.
+        - `config`: one configuration (*shape) starts every replica there; (R, *shape)
+          one per replica; (chains, R, *shape) independent replica-exchange chains.
+
+        **Returns:** a `ChainState` with `config` (R, *shape) or (chains, R, *shape)
+        and `aux` a `Replicas`.
+        """
         self.check_model(model)
-        config = model.check_state(config, "config").astype(state_dtype(model.n_states))
-        R, n = self.n_replicas, model.lattice.n_sites
-        if config.ndim == 1:
-            config = jnp.broadcast_to(config, (R, n))
-        if config.ndim == 3:
+        shape = tuple(self.sampler.chain_shape(model))
+        R = self.n_replicas
+        config = jnp.asarray(model.check_state(config, "config"))
+        extra = config.ndim - len(shape)
+        if extra == 0:
+            config = jnp.broadcast_to(config, (R, *shape))
+        elif extra == 2 and config.shape[1] == R:
             return jax.vmap(lambda c: self.init(model, c))(config)
-        if config.ndim != 2 or config.shape[0] != R:
+        elif extra != 1 or config.shape[0] != R:
             raise ValueError(
-                f"config must have shape (n,), (R, n) or (chains, R, n) with R = {R} "
-                f"replicas, got {config.shape}"
+                f"config must have shape {_shape(shape)}, {_shape(shape, 'R')} or "
+                f"{_shape(shape, 'chains', 'R')} with R = {R} replicas, got {config.shape}"
             )
-        inner = jax.vmap(lambda rung, c: self.sampler._init_one(self._at(model, rung), c).aux)(
+        inner = jax.vmap(lambda rung, c: self.sampler.init(self._at(model, rung), c))(
             self._rungs(), config
         )
-        return ChainState(config, Replicas(inner, jnp.zeros((), jnp.int32)))
+        if not isinstance(inner, ChainState):
+            raise TypeError(
+                "ReplicaExchange needs an inner sampler whose state is a ChainState, got "
+                f"{type(inner).__name__} from {type(self.sampler).__name__}"
+            )
+        return ChainState(inner.config, Replicas(inner.aux, jnp.zeros((), jnp.int32)))
+
+    def check_state(self, model, state) -> None:
+        """TypeError / ValueError unless `state` comes from `ReplicaExchange.init`."""
+        if not (isinstance(state, ChainState) and isinstance(state.aux, Replicas)):
+            raise TypeError(
+                "state must come from ReplicaExchange.init(model, config), got "
+                + (
+                    f"a ChainState with aux {type(state.aux).__name__}"
+                    if isinstance(state, ChainState)
+                    else type(state).__name__
+                )
+            )
+        super().check_state(model, state)
 
     def prepare(self, model):
-        """The inner sampler's tables of every replica, stacked: (beta_r J, mu_r)."""
+        """The inner sampler's tables of every replica, stacked (leading axis R)."""
         return jax.vmap(lambda rung: self.sampler.prepare(self._at(model, rung)))(self._rungs())
 
     def step(self, key, model, state, prepared=None):
+        """One inner step on every replica, then the swap attempts of this step's
+        parity: (state, `ReplicaInfo`)."""
         R = self.n_replicas
-        if state.config.ndim != 2 or state.config.shape[0] != R:
+        if tuple(state.config.shape) != self.chain_shape(model):
             raise ValueError(
-                f"ReplicaExchange.step needs the (R, n) state from its init with R = {R}, got "
-                f"config of shape {state.config.shape}; drive it with molcomp.sample "
-                "(molcomp.sample reads a leading axis as independent chains)"
+                f"ReplicaExchange.step needs the state of one chain from its init, config "
+                f"(R, ...) with R = {R}, got config of shape {state.config.shape}; drive "
+                "it with molcomp.sample (a leading axis is independent chains)"
             )
         tables = self.prepare(model) if prepared is None else prepared
         k_sweep, k_swap = jax.random.split(key)
 
-        def sweep(k, rung, config, aux, tab):
-            st, info = self.sampler.step(k, self._at(model, rung), ChainState(config, aux), tab)
-            return st.config, info.acceptance
+        def sweep(k, rung, st, tab):
+            return self.sampler.step(k, self._at(model, rung), st, tab)
 
-        configs, acceptance = jax.vmap(sweep)(
-            jax.random.split(k_sweep, R), self._rungs(), state.config, state.aux.inner, tables
+        inner = ChainState(state.config, state.aux.inner)
+        inner, inner_info = jax.vmap(sweep)(
+            jax.random.split(k_sweep, R), self._rungs(), inner, tables
         )
-        log_a = self.log_swap_acceptance(model, tables, configs)
+        log_a = self.log_swap_acceptance(model, tables, inner.config)
         pairs = jnp.arange(R - 1)
         tried = pairs % 2 == state.aux.sweep % 2
         u = jax.random.uniform(k_swap, (R - 1,))
@@ -222,49 +270,50 @@ class ReplicaExchange(AbstractSampler):
         up = jnp.concatenate([swapped, jnp.zeros(1, bool)])  # r takes x_{r+1}
         down = jnp.concatenate([jnp.zeros(1, bool), swapped])  # r takes x_{r-1}
         source = jnp.arange(R) + up.astype(jnp.int32) - down.astype(jnp.int32)
-        aux = Replicas(state.aux.inner, state.aux.sweep + 1)
+        inner = jax.vmap(
+            lambda rung, st, c: self.sampler.with_config(self._at(model, rung), st, c)
+        )(self._rungs(), inner, inner.config[source])
         info = ReplicaInfo(
-            acceptance=acceptance,
+            acceptance=inner_info.acceptance,
             swap_acceptance=jnp.exp(jnp.minimum(log_a, 0.0)),
             swapped=swapped,
+            inner=inner_info,
         )
-        return ChainState(configs[source], aux), info
+        return ChainState(inner.config, Replicas(inner.aux, state.aux.sweep + 1)), info
 
     def log_swap_acceptance(self, model, tables, configs) -> Float[Array, " R-1"]:
         """ln a of swapping replicas r and r + 1, for every r: (R - 1,).
 
-        From the full energies of both configurations under both models, read off the
-        replicas' tables (`prepare`): E_r(x_r) + E_{r+1}(x_{r+1}) - E_r(x_{r+1}) -
-        E_{r+1}(x_r).
+        From the full energies of both configurations under both replicas' models, with
+        the replicas' prepared tables (`prepare`; the inner sampler's
+        `prepared_energy`): E_r(x_r) + E_{r+1}(x_{r+1}) - E_r(x_{r+1}) - E_{r+1}(x_r).
         """
+        rungs = self._rungs()
 
-        def energy(tab, sigma):
-            return table_energy(model, tab, sigma)
+        def energies(rung, tab, c):
+            return self.sampler.prepared_energy(self._at(model, rung), tab, c)
 
-        lower = jax.tree_util.tree_map(lambda t: t[:-1], tables)
-        upper = jax.tree_util.tree_map(lambda t: t[1:], tables)
-        own = jax.vmap(energy)(tables, configs)
-        crossed = jax.vmap(energy)(lower, configs[1:]) + jax.vmap(energy)(upper, configs[:-1])
+        def lower(t):
+            return jax.tree_util.tree_map(lambda a: a[:-1], t)
+
+        def upper(t):
+            return jax.tree_util.tree_map(lambda a: a[1:], t)
+
+        own = jax.vmap(energies)(rungs, tables, configs)
+        crossed = jax.vmap(energies)(lower(rungs), lower(tables), configs[1:]) + jax.vmap(energies)(
+            upper(rungs), upper(tables), configs[:-1]
+        )
         return own[:-1] + own[1:] - crossed
 
 
-def table_energy(model, tables, sigma) -> Float[Array, ""]:
-    """`model.energy(sigma)` from given (beta J, mu) tables, e.g. another replica's:
-    one O(n k) lookup pass, without rebuilding the dense tables."""
-    T, mu = tables
-    lat = model.lattice
-    nb = sigma[lat.neighbours]
-    bond = T[model._directions()[None, :], sigma[:, None], nb]
-    return 0.5 * jnp.sum(jnp.where(lat.mask, bond, 0.0)) - jnp.sum(mu[sigma])
-
-
 def _ladder(name: str, value, ndim: int):
+    """A ladder as a float32 array with a leading rung axis (`ndim`: at least)."""
     if is_concrete(value):
         arr = as_finite_float(name, value)
-        if arr.ndim != ndim:
-            want = "(R,)" if ndim == 1 else "(R, q)"
+        if arr.ndim < ndim or (ndim == 1 and arr.ndim != 1):
+            want = "(R,)" if ndim == 1 else "(R, *mu.shape)"
             raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
         return jnp.asarray(arr, jnp.float32)
-    if jnp.ndim(value) != ndim:
+    if jnp.ndim(value) < ndim or (ndim == 1 and jnp.ndim(value) != 1):
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {jnp.shape(value)}")
     return jnp.asarray(value, jnp.float32)

@@ -15,6 +15,7 @@ import networkx as nx
 import numpy as np
 from jaxtyping import Array, Float, Int
 
+from ..checks import check_fraction
 from ._structures import Structures, _forward, bond_key
 
 
@@ -87,8 +88,7 @@ def largest_cluster(structs: Structures, config, threshold: float = 0.2) -> Clus
     Bonds are designed when any stored structure contains them; components are
     networkx connected components. `threshold` is the chimera fraction.
     """
-    if not 0.0 < threshold < 1.0:
-        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+    check_fraction("threshold", threshold, open_low=True, open_high=True)
     config = np.asarray(config)
     keys, occupied = config_bond_keys(structs, config, np)
     design = structs.bond_keys(np)  # (m, B)

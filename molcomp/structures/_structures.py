@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Int
 
+from ..checks import check_positive_int
 from ..lattice._lattice import Lattice
 
 
@@ -48,6 +49,7 @@ class Structures(eqx.Module):
 
     @property
     def m(self) -> int:
+        """Number of stored structures."""
         return int(self.arrangements.shape[0])
 
     def configuration(self, alpha: int) -> Int[Array, " n"]:
@@ -121,14 +123,6 @@ def bond_key(structs: Structures, d, a, b):
     return (d * S + a) * S + b
 
 
-def _int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def _patch(lattice: Lattice, patch, n_species: int) -> tuple[np.ndarray, tuple | None]:
     """(patch site indices, (h, w) or None) from None, an (h, w) rectangle or indices."""
     if not isinstance(lattice, Lattice):
@@ -199,7 +193,7 @@ def from_arrays(lattice: Lattice, arrangements, *, n_species=None, patch=None, p
         raise TypeError(f"arrangements must be integers, got dtype {arr.dtype}")
     if arr.ndim != 2:
         raise ValueError(f"arrangements must have shape (m, p), got {arr.shape}")
-    n_species = arr.shape[1] if n_species is None else _int("n_species", n_species, 1)
+    n_species = arr.shape[1] if n_species is None else check_positive_int("n_species", n_species)
     sites, shape = _patch(lattice, patch, arr.shape[1])
     if sites.size != arr.shape[1]:
         raise ValueError(f"patch has {sites.size} sites but arrangements have {arr.shape[1]}")
@@ -230,7 +224,7 @@ def random(key, lattice: Lattice, n_species: int, m: int, *, patch=None) -> Stru
     structs = molcomp.structures.random(key, molcomp.lattice.square(6, periodic=False), 36, 2)
     ```
     """
-    n_species, m = _int("n_species", n_species, 1), _int("m", m, 1)
+    n_species, m = check_positive_int("n_species", n_species), check_positive_int("m", m)
     sites, shape = _patch(lattice, patch, n_species)
     if sites.size != n_species:
         raise ValueError(

@@ -180,22 +180,24 @@ def _toy_data():
 
 STEPS = {"assignment": 80, "linear": 60, "hill_climb": 200}
 MU_RANGE = (-12.0, -7.0)
+TRAINERS = {
+    "assignment": clf_mod.SinkhornAssignment(steps=STEPS["assignment"]),
+    "linear": clf_mod.LinearMapDescent(steps=STEPS["linear"], mu_range=MU_RANGE),
+    "hill_climb": clf_mod.SwapHillClimb(steps=STEPS["hill_climb"]),
+}
 
 
 @pytest.fixture(scope="module")
 def trained(structs3):
     x, y = _toy_data()
     out = {}
-    for method, steps in STEPS.items():
-        extra = dict(mu_range=MU_RANGE) if method == "linear" else {}
-        out[method] = clf_mod.fit(
-            jax.random.key(2), structs3, x, y, method=method, steps=steps, **extra
-        )
+    for method, trainer in TRAINERS.items():
+        out[method] = clf_mod.train(jax.random.key(2), structs3, x, y, trainer)
     return x, y, out
 
 
 @pytest.mark.parametrize("method", list(STEPS))
-def test_fit_separates_training_set(trained, method):
+def test_train_separates_training_set(trained, method):
     x, y, out = trained
     clf, hist = out[method]
     assert hist.loss[-1] < 0.5 * hist.loss[0]  # chance is ln 3 = 1.1
@@ -220,7 +222,7 @@ def test_fitted_assignments_are_injective(trained, structs3):
     assert np.all(np.diff(out["hill_climb"][1].loss) <= 1e-6)
 
 
-def test_linear_fit_keeps_mu_in_range(trained):
+def test_linear_training_keeps_mu_in_range(trained):
     x, _, out = trained
     mu = np.asarray(jax.vmap(out["linear"][0].mu)(x))
     # a quadratic penalty d^2 on the excursion d balances a cross-entropy gradient of
@@ -238,18 +240,25 @@ def test_predict_accepts_images_and_matches_scores(trained):
     )
 
 
-def test_fit_errors(structs3):
+def test_train_errors(structs3):
     x, y = _toy_data()
     key = jax.random.key(0)
-    with pytest.raises(ValueError, match="method must be one of"):
-        clf_mod.fit(key, structs3, x, y, method="anneal")
+    one = clf_mod.SinkhornAssignment(steps=1)
+    # a method string where a trainer object belongs: the error lists the trainers
+    with pytest.raises(TypeError, match="trainer must be a trainer object.*SwapHillClimb"):
+        clf_mod.train(key, structs3, x, y, "linear")
     with pytest.raises(ValueError, match=r"y must hold classes in \[0, 3\)"):
-        clf_mod.fit(key, structs3, x, y + 1, steps=1)
+        clf_mod.train(key, structs3, x, y + 1, one)
     with pytest.raises(ValueError, match="only 36 species"):
-        clf_mod.fit(key, structs3, np.zeros((2, 40), np.float32), y[:2], steps=1)
-    with pytest.raises(ValueError, match="steps must be a positive integer"):
-        clf_mod.fit(key, structs3, x, y, steps=0)
+        clf_mod.train(key, structs3, np.zeros((2, 40), np.float32), y[:2], one)
     with pytest.raises(ValueError, match="margin must be >= 0"):
-        clf_mod.fit(key, structs3, x, y, steps=1, margin=-1.0)
+        clf_mod.train(key, structs3, x, y, one, margin=-1.0)
+    for make in (clf_mod.SinkhornAssignment, clf_mod.LinearMapDescent, clf_mod.SwapHillClimb):
+        with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+            make(steps=0)
     with pytest.raises(ValueError, match="mu_range must be"):
-        clf_mod.fit(key, structs3, x, y, method="linear", steps=1, mu_range=(-5.0, -9.0))
+        clf_mod.LinearMapDescent(steps=1, mu_range=(-5.0, -9.0))
+    with pytest.raises(ValueError, match="temperature must be two positive numbers"):
+        clf_mod.SinkhornAssignment(temperature=(1.0, 0.0))
+    with pytest.raises(TypeError, match="optimizer must be an optax"):
+        clf_mod.LinearMapDescent(optimizer="adam")

@@ -181,7 +181,7 @@ def test_critical_window_at_fixed_beta():
     for kwargs, match in [
         (dict(mu=0.5), "mu must be < 0"),
         (dict(mu=-4.0, epsilon=0.0), "epsilon must be > 0"),
-        (dict(mu=-4.0, sweeps=0), "sweeps must be a positive integer"),
+        (dict(mu=-4.0, sweeps=0), "sweeps must be an integer >= 1"),
     ]:
         with pytest.raises(ValueError, match=match):
             clf_mod.critical_window(n_sites=10, **kwargs)

@@ -14,10 +14,10 @@ import analog
 @pytest.fixture(scope="module")
 def setup():
     graph = nx.random_regular_graph(4, 40, seed=0)
-    net = analog.FlowNetwork.from_graph(graph, 1.0)
+    net = analog.coupled.FlowNetwork.from_graph(graph, 1.0)
     k = jax.random.uniform(jax.random.key(5), (net.edges.shape[0],), minval=0.5, maxval=1.5)
     net = eqx.tree_at(lambda n: n.conductances, net, k)
-    task = analog.CoupledTask(inputs=(0, 1, 2), outputs=(3, 4), ground=5)
+    task = analog.coupled.CoupledTask(inputs=(0, 1, 2), outputs=(3, 4), ground=5)
     # Targets a linear map of the inputs with row sums < 1: reachable by a passive
     # network, whose free pressures are weighted averages of the held ones.
     a = jax.random.uniform(jax.random.key(0), (2, 3), minval=0.05, maxval=0.3)
@@ -38,8 +38,8 @@ def test_solve_obeys_kirchhoff(setup):
 def test_rule_points_along_the_error_gradient(setup):
     net, task, xs, ys = setup
     ref = eqx.filter_grad(lambda n: task.error(n, xs, ys))(net).conductances
-    g = analog.coupled_grad(net, task, xs, ys, 0.01)[0].conductances
-    # Not the exact gradient (see analog._coupled), but aligned: measured cosine 0.99.
+    g = analog.coupled.coupled_grad(net, task, xs, ys, 0.01)[0].conductances
+    # Not the exact gradient (see analog.coupled), but aligned: measured cosine 0.99.
     assert float(jnp.dot(g, ref) / (jnp.linalg.norm(g) * jnp.linalg.norm(ref))) > 0.9
 
 
@@ -50,9 +50,9 @@ def test_training_reduces_error_tenfold(setup):
 
     @eqx.filter_jit
     def step(net, state):
-        g, _ = analog.coupled_grad(net, task, xs, ys, 0.1)
+        g, _ = analog.coupled.coupled_grad(net, task, xs, ys, 0.1)
         u, state = opt.update(g, state)
-        return analog.clip(eqx.apply_updates(net, u)), state
+        return analog.coupled.clip(eqx.apply_updates(net, u)), state
 
     before = float(task.error(net, xs, ys))
     for _ in range(300):
@@ -64,8 +64,8 @@ def test_training_reduces_error_tenfold(setup):
 def test_bad_input(setup):
     net, task, xs, ys = setup
     with pytest.raises(ValueError, match="eta"):
-        analog.coupled_grad(net, task, xs, ys, 0.0)
+        analog.coupled.coupled_grad(net, task, xs, ys, 0.0)
     with pytest.raises(ValueError, match="distinct"):
-        analog.CoupledTask(inputs=(0, 1), outputs=(1,), ground=5)
+        analog.coupled.CoupledTask(inputs=(0, 1), outputs=(1,), ground=5)
     with pytest.raises(ValueError, match="conductances"):
-        analog.FlowNetwork([[0, 1]], -1.0, 2)
+        analog.coupled.FlowNetwork([[0, 1]], -1.0, 2)

@@ -13,8 +13,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-import analog
-from analog._design_grad import _fluctuation, _hard_counts, _sleep_wake
+from analog import design
 from molcomp import particles
 
 CHAINS, STEPS, L = 256, 500, 5.0
@@ -28,8 +27,8 @@ def _dimer_task():
     # wide well (alpha = 2) keep the Euler bias of dt = 2e-3 small (dt * curvature
     # <= 0.03); a wide sigmoid keeps the trajectory gradient's variance moderate.
     # benchmarks/cluster_design.task("smoke") is this task, to share compilations.
-    dimer = analog.Target((0, 1), ((0, 1),)).graph()
-    return analog.ClusterDesign(
+    dimer = design.Target((0, 1), ((0, 1),)).graph()
+    return design.ClusterDesign(
         [0, 1], (L, L), dimer, n_species=2, alpha=2.0, core=10.0, width=0.15, contact=1.4
     )
 
@@ -75,13 +74,13 @@ def dimer():
     shape in `design_grad`; chain index = sample % CHAINS)."""
     task = _dimer_task()
     model = task.model(_depth(D01))
-    sampler = analog.design_sampler(task)
+    sampler = design.design_sampler(task)
     x = task.start(CHAINS)
     for k in range(2):  # equilibrate: 2 x 500 steps (the yield's correlation time: ~200)
-        _, x = analog.sample_positions(jax.random.key(k), task, model, sampler, x, STEPS)
+        _, x = design.sample_positions(jax.random.key(k), task, model, sampler, x, STEPS)
     sets = []
     for k in range(2, 4):
-        run, x = analog.sample_positions(
+        run, x = design.sample_positions(
             jax.random.key(k), task, model, sampler, x, STEPS, burn_in=0.0
         )
         sets += jnp.split(run, 2)
@@ -95,13 +94,13 @@ def _group_weights(n_samples):
 
 
 def test_yield_counts_clusters_like_networkx():
-    target = analog.Target((0, 1, 2), ((0, 1), (1, 2), (0, 2))).graph()
-    chain = analog.Target((0, 1, 1), ((0, 1), (1, 2))).graph()
-    task = analog.ClusterDesign([0, 0, 1, 1, 2, 2], (8.0, 8.0), target, chain)
+    target = design.Target((0, 1, 2), ((0, 1), (1, 2), (0, 2))).graph()
+    chain = design.Target((0, 1, 1), ((0, 1), (1, 2))).graph()
+    task = design.ClusterDesign([0, 0, 1, 1, 2, 2], (8.0, 8.0), target, chain)
     model = task.model(jnp.ones((3, 3)))
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 3.0, size=(40, 6, 2)).astype(np.float32)  # crowded: many contacts
-    hard = _hard_counts(task, jnp.asarray(x))
+    hard = jax.jit(jax.vmap(task.hard_yields))(jnp.asarray(x))
     found = {0: 0, 1: 0}
     for i in range(len(x)):
         for which, graph in enumerate((target, chain)):
@@ -110,7 +109,7 @@ def test_yield_counts_clusters_like_networkx():
             found[which] += want
     assert found[0] > 0 and found[1] > 0  # both kinds occur, so the check has teeth
     # The smooth yield tends to the count as the sigmoid sharpens.
-    sharp = analog.ClusterDesign(
+    sharp = design.ClusterDesign(
         [0, 0, 1, 1, 2, 2], (8.0, 8.0), target, chain, width=1e-4
     )  # fmt: skip
     d = x[:, :, None] - x[:, None, :]
@@ -135,9 +134,10 @@ def test_estimators_agree_with_quadrature(dimer):
     # estimates dY/dD_01. Measured: 0.153 +- 0.005 (exact 0.160) and 0.334 +- 0.023
     # (exact 0.328).
     weights = _group_weights(sets[0].shape[0])
-    data = analog.target_configurations(task, sets[0])
-    fl = [[_fluctuation(task, model, s, w) for s in sets] for w in weights]
-    sw = [[_sleep_wake(model, data, s, w) for s in sets] for w in weights]
+    data = design.target_configurations(task, sets[0])
+    fluctuation, sleep_wake = design.FluctuationEstimator(), design.SleepWakeEstimator(data)
+    fl = [[fluctuation.from_samples(task, model, s, w) for s in sets] for w in weights]
+    sw = [[sleep_wake.from_samples(task, model, s, w) for s in sets] for w in weights]
 
     def group_means(est, pick):
         return np.array([np.mean([pick(*e) for e in group]) for group in est])
@@ -167,9 +167,9 @@ def test_estimators_agree_with_quadrature(dimer):
     # [0.3, 1.7] x exact with 2 estimates was ~1.4 standard errors wide below: 1 pair
     # in 12 fell outside.)
     tr = [
-        analog.design_grad(
-            jax.random.key(10 + k), task, _depth(D01), warm, STEPS, estimator="trajectory",
-            checkpoint_every=CHECKPOINT,
+        design.design_grad(
+            jax.random.key(10 + k), task, _depth(D01), warm, STEPS,
+            estimator=design.TrajectoryEstimator(checkpoint_every=CHECKPOINT),
         ).grad
         for k in range(4)
     ]  # fmt: skip
@@ -180,9 +180,9 @@ def test_estimators_agree_with_quadrature(dimer):
 
 def test_design_raises_target_yield(dimer):
     task = dimer[0]
-    hist = analog.design(
-        jax.random.key(4), task, _depth(0.5), estimator="fluctuation", updates=3,
-        steps=STEPS, chains=CHAINS, learning_rate=0.3,
+    hist = design.optimize_depths(
+        jax.random.key(4), task, _depth(0.5), estimator=design.FluctuationEstimator(),
+        updates=3, steps=STEPS, chains=CHAINS, learning_rate=0.3,
     )  # fmt: skip
     d = np.asarray(hist.depth)
     assert hist.depths.shape == (4, 2, 2) and hist.evaluations > 0
@@ -195,32 +195,43 @@ def test_design_raises_target_yield(dimer):
 def test_bad_input():
     task = _dimer_task()
     x = task.start(2)
+    key = jax.random.key(0)
+    fluct, traj = design.FluctuationEstimator(), design.TrajectoryEstimator()
     with pytest.raises(ValueError, match="depth must be >= 0"):
-        analog.design_grad(jax.random.key(0), task, _depth(-1.0), x, 10, estimator="fluctuation")
+        design.design_grad(key, task, _depth(-1.0), x, 10, estimator=fluct)
     with pytest.raises(ValueError, match="depth must have shape"):
         task.model(jnp.ones((3, 3)))
-    with pytest.raises(ValueError, match="estimator must be one of"):
-        analog.design_grad(jax.random.key(0), task, _depth(1.0), x, 10, estimator="adjoint")
+    # a method string where an estimator object belongs: the error lists the estimators
+    with pytest.raises(TypeError, match="estimator must be an estimator object.*SleepWake"):
+        design.design_grad(key, task, _depth(1.0), x, 10, estimator="fluctuation")
     with pytest.raises(ValueError, match="needs data"):
-        analog.design_grad(jax.random.key(0), task, _depth(1.0), x, 10, estimator="sleep_wake")
+        design.SleepWakeEstimator(None)
+    with pytest.raises(ValueError, match=r"data must have shape \(m, 2, 2\) for this task"):
+        design.design_grad(
+            key, task, _depth(1.0), x, 10, estimator=design.SleepWakeEstimator(jnp.ones((3, 4, 2)))
+        )
+    with pytest.raises(ValueError, match="burn_in must be a fraction"):
+        design.FluctuationEstimator(burn_in=1.0)
+    with pytest.raises(ValueError, match="checkpoint_every must be"):
+        design.TrajectoryEstimator(checkpoint_every=0)
     with pytest.raises(ValueError, match="positions must have shape"):
-        analog.design_grad(jax.random.key(0), task, _depth(1.0), x[0], 10, estimator="trajectory")
+        design.design_grad(key, task, _depth(1.0), x[0], 10, estimator=traj)
     with pytest.raises(ValueError, match="steps must be"):
-        analog.design_grad(jax.random.key(0), task, _depth(1.0), x, 1, estimator="trajectory")
+        design.design_grad(key, task, _depth(1.0), x, 1, estimator=traj)
     with pytest.raises(ValueError, match="inside the box"):
-        analog.design_grad(jax.random.key(0), task, _depth(1.0), x + L, 10, estimator="trajectory")
-    trio = analog.Target((0, 0, 1), ((0, 1), (1, 2))).graph()
+        design.design_grad(key, task, _depth(1.0), x + L, 10, estimator=traj)
+    trio = design.Target((0, 0, 1), ((0, 1), (1, 2))).graph()
     with pytest.raises(ValueError, match="needs 2 particles of species 0"):
-        analog.ClusterDesign([0, 1], (L, L), trio)
+        design.ClusterDesign([0, 1], (L, L), trio)
     apart = nx.Graph()
     apart.add_nodes_from([(0, {"species": 0}), (1, {"species": 1})])
     with pytest.raises(ValueError, match="connected"):
-        analog.ClusterDesign([0, 1], (L, L), apart)
+        design.ClusterDesign([0, 1], (L, L), apart)
     unlabelled = nx.path_graph(2)
     with pytest.raises(ValueError, match="species"):
-        analog.ClusterDesign([0, 1], (L, L), unlabelled)
+        design.ClusterDesign([0, 1], (L, L), unlabelled)
     with pytest.raises(ValueError, match="contact"):
-        analog.ClusterDesign([0, 1], (L, L), analog.Target((0, 1), ((0, 1),)).graph(), contact=3)
+        design.ClusterDesign([0, 1], (L, L), design.Target((0, 1), ((0, 1),)).graph(), contact=3)
     with pytest.raises(ValueError, match="updates"):
-        analog.design(jax.random.key(0), task, _depth(1.0), estimator="fluctuation", updates=0,
-                      steps=10, chains=2)  # fmt: skip
+        design.optimize_depths(key, task, _depth(1.0), estimator=fluct, updates=0, steps=10,
+                               chains=2)  # fmt: skip

@@ -39,7 +39,7 @@ def _cues(memory):
 def test_seeded_retrieval_m1():
     mem = _memory(1)
     cues, alphas = _cues(mem)
-    _, out = am.recall(jax.random.key(0), mem, cues, SWEEPS)
+    _, out = am.mixture_recall(jax.random.key(0), mem, cues, SWEEPS)
     assert np.all(out.error < am.SUCCESS), out.error
     assert np.all(out.retrieved == alphas) and not out.chimera.any()
 
@@ -49,10 +49,18 @@ def test_seeded_retrieval_m2():
     trapped (a chimera or a partial structure), so 7 of 8 seeded runs must succeed."""
     mem = _memory(2)
     cues, alphas = _cues(mem)
-    _, out = am.recall(jax.random.key(1), mem, cues, SWEEPS)
+    finals, out = am.mixture_recall(jax.random.key(1), mem, cues, SWEEPS)
     ok = out.success & (out.retrieved == alphas)
     assert ok.sum() >= 7, (out.error, out.retrieved)
     assert set(out.retrieved[ok].tolist()) == {0, 1}
+    # seeded_recalls seeds run r with structure r mod m, as _cues does: the same batch,
+    # and success_fraction is its fraction of runs retrieving their own structure.
+    seeded = am.seeded_recalls(jax.random.key(1), mem, RUNS, SWEEPS, K)
+    np.testing.assert_array_equal(seeded.configs, np.asarray(finals))
+    np.testing.assert_array_equal(seeded.alphas, alphas)
+    np.testing.assert_array_equal(seeded.elapsed, np.full(RUNS, SWEEPS))
+    assert seeded.fraction == ok.mean()
+    assert am.success_fraction(jax.random.key(1), mem, RUNS, SWEEPS, K) == ok.mean()
 
 
 def test_far_below_the_binding_scale_nothing_assembles():
@@ -60,7 +68,7 @@ def test_far_below_the_binding_scale_nothing_assembles():
     dissolves and the lattice stays (almost) empty."""
     mem = _memory(1, mu=-30.0)
     cues, _ = _cues(mem)
-    _, out = am.recall(jax.random.key(2), mem, cues, SWEEPS)
+    _, out = am.mixture_recall(jax.random.key(2), mem, cues, SWEEPS)
     assert np.all(out.occupancy < 0.1) and np.all(out.error > 0.9)
     assert not out.success.any()
 
@@ -70,7 +78,7 @@ def test_gillespie_recall_m1():
     (each site attempts a uniformly proposed move at rate 1)."""
     mem = _memory(1, sampler=molcomp.Gillespie(partners=1))
     cues, _ = _cues(mem)
-    _, out = am.recall(jax.random.key(3), mem, cues[:4], 2000)
+    _, out = am.mixture_recall(jax.random.key(3), mem, cues[:4], 2000)
     assert np.all(out.error < am.SUCCESS), out.error
 
 
@@ -98,7 +106,7 @@ def test_phase_of_hand_built_configurations():
 
 def test_protocol_and_helpers():
     mem = _memory(1)
-    assert isinstance(mem, learning.AbstractMemory) and mem.n_patterns == 1
+    assert isinstance(mem, learning.memory.AbstractMemory) and mem.n_patterns == 1
     np.testing.assert_allclose(mem.overlaps(mem.patterns[0]), [1.0])
     cue = mem.corrupt(jax.random.key(0), mem.patterns[0], 0.5)
     assert 0.1 < float(jnp.mean(cue == N)) < 0.9
@@ -106,7 +114,7 @@ def test_protocol_and_helpers():
     assert int(jnp.sum(hot.mu > MU)) == 4
     assert am.crossing([1, 2, 3, 4], [1.0, 1.0, 0.8, 0.2]) == pytest.approx(2.5)
     assert am.crossing([1, 2], [1.0, 0.95]) == 2.0 and am.crossing([1, 2], [0.5, 0.0]) == 0.0
-    assert analog.memory.recall is am.recall
+    assert analog.memory.mixture_recall is am.mixture_recall
 
 
 def test_bad_input():
@@ -116,6 +124,6 @@ def test_bad_input():
     with pytest.raises(ValueError, match="alpha"):
         am.seed(mem.structures, 1, 2)
     with pytest.raises(ValueError, match="cue"):
-        am.recall(jax.random.key(0), mem, jnp.zeros(5, int), 10)
+        am.mixture_recall(jax.random.key(0), mem, jnp.zeros(5, int), 10)
     with pytest.raises(ValueError, match="ms"):
-        am.capacity(jax.random.key(0), lambda k, m: mem, [])
+        am.mixture_capacity(jax.random.key(0), lambda k, m: mem, [])

@@ -86,8 +86,8 @@ def test_bad_input(metro):
         am.recall_times(key, s, model, metro, cues, np.array([0, 1]), SEG, SEGS)
     with pytest.raises(ValueError, match="segments must be"):
         am.recall_times(key, s, model, metro, cues, np.zeros(2, int), SEG, 0)
-    with pytest.raises(ValueError, match="whole number of sweeps"):
+    with pytest.raises(ValueError, match="segment must be an integer >= 1"):
         am.recall_times(key, s, model, metro, cues, np.zeros(2, int), 2.5, SEGS)
-    with pytest.raises(ValueError, match="positive and finite"):
+    with pytest.raises(ValueError, match="segment must be finite"):
         am.recall_times(key, s, model, molcomp.Gillespie(partners=1), cues, np.zeros(2, int),
                         float("nan"), SEGS)  # fmt: skip

@@ -6,23 +6,19 @@ import jax.numpy as jnp
 import numpy as np
 
 import learning
+import molcomp
 
 
 def random_ising(key, n: int, w_scale: float = 0.3, b_scale: float = 0.1):
     """The issue's random Ising target: w_ij ~ Normal(0, w_scale^2), b_i ~ Normal(0, b_scale^2)."""
     kw, kb = jax.random.split(key)
     w = w_scale * jax.random.normal(kw, (n * (n - 1) // 2,))
-    return learning.BoltzmannMachine(w, b_scale * jax.random.normal(kb, (n,)))
+    return learning.neural.BoltzmannMachine(w, b_scale * jax.random.normal(kb, (n,)))
 
 
 def exact_samples(key, model, m: int):
     """m independent configurations drawn from the exact distribution."""
-    lp = learning.exact.log_probs(model)
-    configs = learning.exact.configurations(learning.exact.observed_size(model), model.n_states)
-    # Inverse CDF: jax.random.categorical would materialise an (m, S^n) Gumbel array.
-    cdf = jnp.cumsum(jnp.exp(lp))
-    idx = jnp.searchsorted(cdf, jax.random.uniform(key, (m,)) * cdf[-1])
-    return configs[jnp.minimum(idx, cdf.shape[0] - 1)]
+    return molcomp.exact.sample(key, model, m)
 
 
 def flat(tree) -> np.ndarray:
@@ -44,5 +40,5 @@ def _per_sample_grads(model, configs, spec):
 
 def per_sample_grads(model, configs, filter_spec=None):
     """dE/dtheta of every configuration (B, n) -> (B, P), flattened like `flat`."""
-    spec = learning.default_filter_spec(model) if filter_spec is None else filter_spec
+    spec = model.trainable() if filter_spec is None else filter_spec
     return np.asarray(_per_sample_grads(model, configs, spec))

@@ -8,6 +8,7 @@ import optax
 import pytest
 
 import learning
+import molcomp
 
 
 def _bimodal(key, m):
@@ -26,17 +27,15 @@ def _grid_log_z(model, half=7.0, n=281):
 
 def test_langevin_samples_the_confinement(getkey):
     # An untrained zero-output network leaves U = |x|^2 / (2 s^2): samples ~ N(0, s^2).
-    model = learning.NeuralEBM(2, 8, 1, prior_scale=1.0, key=getkey())
+    model = learning.neural.NeuralEBM(2, 8, 1, prior_scale=1.0, key=getkey())
     model = eqx.tree_at(
         lambda m: m.mlp,
         model,
         jax.tree.map(lambda x: jnp.zeros_like(x) if eqx.is_array(x) else x, model.mlp),
     )
-    sampler = learning.Langevin(0.05)
+    sampler = learning.neural.OverdampedLangevin(0.05)
     state = sampler.init(model, jnp.zeros((2000, 2)))
-    state = eqx.filter_jit(
-        learning.langevin_chains,
-    )(getkey(), model, sampler, state, 200)
+    state = molcomp.sample(getkey(), model, sampler, state, 200).state
     var = jnp.var(state.config, axis=0)
     # 4000 nearly independent draws (200 steps >> relaxation time 1): the variance's
     # stderr is sqrt(2/2000) ~ 0.03; the O(dt) Euler bias is 1/(1 - dt/2) - 1 ~ 0.026.
@@ -45,8 +44,8 @@ def test_langevin_samples_the_confinement(getkey):
 
 def test_sleep_wake_beats_gaussian_likelihood(getkey):
     data, test = _bimodal(jax.random.key(1), 2000), _bimodal(jax.random.key(2), 2000)
-    model = learning.NeuralEBM(2, 32, 2, key=jax.random.key(0))
-    sampler, opt = learning.Langevin(0.05), optax.adam(1e-2)
+    model = learning.neural.NeuralEBM(2, 32, 2, key=jax.random.key(0))
+    sampler, opt = learning.neural.OverdampedLangevin(0.05), optax.adam(1e-2)
     params = eqx.filter(model, eqx.is_inexact_array)
     opt_state, chains = opt.init(params), sampler.init(model, data[:256])
 
@@ -54,7 +53,7 @@ def test_sleep_wake_beats_gaussian_likelihood(getkey):
     def step(model, opt_state, chains, key):
         k1, k2 = jax.random.split(key)
         batch = data[jax.random.randint(k1, (256,), 0, data.shape[0])]
-        g, chains, _ = learning.ebm_grad(k2, model, sampler, batch, chains, 10)
+        g, chains, _ = learning.neural.ebm_grad(k2, model, sampler, batch, chains, 10)
         u, opt_state = opt.update(g, opt_state, eqx.filter(model, eqx.is_inexact_array))
         return eqx.apply_updates(model, u), opt_state, chains
 
@@ -75,9 +74,12 @@ def test_sleep_wake_beats_gaussian_likelihood(getkey):
 @pytest.mark.parametrize(
     "make, match",
     [
-        (lambda: learning.NeuralEBM(0, key=jax.random.key(0)), "dim"),
-        (lambda: learning.NeuralEBM(2, prior_scale=0.0, key=jax.random.key(0)), "prior_scale"),
-        (lambda: learning.Langevin(0.0), "dt"),
+        (lambda: learning.neural.NeuralEBM(0, key=jax.random.key(0)), "dim"),
+        (
+            lambda: learning.neural.NeuralEBM(2, prior_scale=0.0, key=jax.random.key(0)),
+            "prior_scale",
+        ),
+        (lambda: learning.neural.OverdampedLangevin(0.0), "dt"),
     ],
 )
 def test_bad_input(make, match):

@@ -17,7 +17,7 @@ BETAS = (0.1, 0.05, 0.025)
 def problem():
     key = jax.random.key(1)
     k1, k2, k3 = jax.random.split(key, 3)
-    model = learning.LayeredEnergy.random(k1, (6, 8, 3), "sigmoid")
+    model = learning.backprop.LayeredEnergy.random(k1, (6, 8, 3), "sigmoid")
     model = eqx.tree_at(
         lambda m: m.biases,
         model,
@@ -32,7 +32,7 @@ def problem():
 def errors(problem):
     """Relative error of EP against the implicit gradient, per beta and variant."""
     model, x, y = problem
-    fn = eqx.filter_jit(learning.eqprop_grad)
+    fn = eqx.filter_jit(learning.backprop.eqprop_grad)
     out = {}
     for symmetric in (False, True):
         for beta in BETAS:
@@ -45,7 +45,7 @@ def errors(problem):
                 nudged_steps=300,
                 symmetric=symmetric,
             )
-            ref = learning.eqprop_implicit_grad(model, info.free, x, y)
+            ref = learning.backprop.eqprop_implicit_grad(model, info.free, x, y)
             a = jax.flatten_util.ravel_pytree(g)[0]
             b = jax.flatten_util.ravel_pytree(ref)[0]
             out[symmetric, beta] = float(jnp.linalg.norm(a - b) / jnp.linalg.norm(b))
@@ -73,12 +73,12 @@ def test_implicit_reference_equals_unrolled_backprop(problem):
     model, x, y = problem
 
     def loss(m):
-        s = learning.relax(m, m.zeros(x.shape[0]), x, y, 0.0, 300)
+        s = learning.backprop.relax(m, m.zeros(x.shape[0]), x, y, 0.0, 300)
         return jnp.mean(m.cost(s, y))
 
     ref = eqx.filter_jit(eqx.filter_grad(loss))(model)
-    s0 = learning.relax(model, model.zeros(x.shape[0]), x, y, 0.0, 300)
-    imp = learning.eqprop_implicit_grad(model, s0, x, y)
+    s0 = learning.backprop.relax(model, model.zeros(x.shape[0]), x, y, 0.0, 300)
+    imp = learning.backprop.eqprop_implicit_grad(model, s0, x, y)
     a = jax.flatten_util.ravel_pytree(imp)[0]
     b = jax.flatten_util.ravel_pytree(ref)[0]
     assert float(jnp.linalg.norm(a - b) / jnp.linalg.norm(b)) < 1e-3
@@ -87,8 +87,8 @@ def test_implicit_reference_equals_unrolled_backprop(problem):
 def test_bad_input(problem):
     model, x, y = problem
     with pytest.raises(ValueError, match="beta"):
-        learning.eqprop_grad(model, x, y, 0.0)
+        learning.backprop.eqprop_grad(model, x, y, 0.0)
     with pytest.raises(ValueError, match="beta"):
-        learning.eqprop_grad(model, x, y, -0.1)
+        learning.backprop.eqprop_grad(model, x, y, -0.1)
     with pytest.raises(ValueError, match="rho"):
-        learning.LayeredEnergy.random(jax.random.key(0), (2, 2), "tanh")
+        learning.backprop.LayeredEnergy.random(jax.random.key(0), (2, 2), "tanh")

@@ -34,16 +34,16 @@ def potts():
 def bm10():
     model = random_ising(jax.random.key(10), 10, w_scale=0.4, b_scale=0.2)
     data = jax.random.bernoulli(jax.random.key(11), 0.65, (60, 10)).astype(jnp.int32)
-    return model, learning.SequentialGibbs(), data
+    return model, learning.neural.SequentialGibbs(), data
 
 
 def _exact_grad(model, data):
     """<dE>_data - <dE>_model by enumeration: minus the gradient of the log-likelihood."""
 
     def nll(m):
-        return jnp.mean(jax.vmap(m.energy)(data)) + learning.exact.log_partition(m)
+        return jnp.mean(jax.vmap(m.energy)(data)) + molcomp.exact.log_partition(m)
 
-    spec = learning.default_filter_spec(model)
+    spec = model.trainable()
     diff, static = eqx.partition(model, spec)
     return jax.grad(lambda d: nll(eqx.combine(d, static)))(diff)
 
@@ -79,7 +79,8 @@ def test_estimator_matches_exact_gradient(which, request):
     # Not vacuous: a zero gradient or one of the wrong sign would fail.
     assert not np.all(np.abs(exact) < tol) and not np.all(np.abs(est + exact) < tol)
     assert grads.beta is None  # beta is not trained by default
-    assert np.isfinite(float(info["energy_gap"]))
+    assert np.isfinite(float(info.energy_gap))
+    assert 0.0 < float(info.acceptance) <= 1.0 and float(info.acceptance_data) == 1.0
 
 
 def _cases():
@@ -92,7 +93,7 @@ def _cases():
         molcomp.Couplings.oriented(rng.normal(size=(2, 3, 3))),
         composition=(3, 3, 3),
     )
-    rbm = learning.RBM(
+    rbm = learning.neural.RBM(
         0.5 * jax.random.normal(jax.random.key(4), (5, 3)), jnp.zeros(5), jnp.zeros(3)
     )
     return {
@@ -104,10 +105,10 @@ def _cases():
         ),
         "bm": (
             random_ising(jax.random.key(5), 7),
-            learning.SequentialGibbs(),
+            learning.neural.SequentialGibbs(),
             rng.integers(0, 2, (20, 7)),
         ),
-        "rbm-clamped": (rbm, learning.AlternatingGibbs(), rng.integers(0, 2, (20, 5))),
+        "rbm-clamped": (rbm, learning.neural.AlternatingGibbs(), rng.integers(0, 2, (20, 5))),
     }
 
 
@@ -123,8 +124,8 @@ def test_statistics_path_equals_energy_path(name, potts):
     model_phase = learning.PCD(sampler, 16, samples=4)
     state = learning.init_state(jax.random.key(0), model, data_phase, model_phase)
     out = [
-        estimate(jax.random.key(1), model, data_phase, model_phase, state, method=m)[0]
-        for m in ("energy", "statistics")
+        estimate(jax.random.key(1), model, data_phase, model_phase, state, via_statistics=m)[0]
+        for m in (False, True)
     ]
     a, b = flat(out[0]), flat(out[1])
     assert np.allclose(a, b, rtol=1e-4, atol=1e-4 * (1 + np.abs(a).max()))
@@ -136,8 +137,10 @@ def test_oriented_potts_paths_agree(potts):
     data_phase, model_phase = learning.Observed(data), learning.PCD(sampler, 16, samples=4)
     state = learning.init_state(jax.random.key(0), model, data_phase, model_phase)
     a, b = (
-        flat(estimate(jax.random.key(1), model, data_phase, model_phase, state, method=m)[0])
-        for m in ("energy", "statistics")
+        flat(
+            estimate(jax.random.key(1), model, data_phase, model_phase, state, via_statistics=m)[0]
+        )
+        for m in (False, True)
     )
     assert np.allclose(a, b, rtol=1e-4, atol=1e-4 * (1 + np.abs(a).max()))
 
@@ -187,11 +190,13 @@ def test_minibatch_data_phases(bm10):
         np.abs((2.0 * np.asarray(configs) - 1.0).mean(axis=0) - expected) < 5 / np.sqrt(4000)
     )
 
-    rbm = learning.RBM(
+    rbm = learning.neural.RBM(
         0.5 * jax.random.normal(jax.random.key(1), (5, 3)), jnp.zeros(5), jnp.zeros(3)
     )
     visible = jax.random.bernoulli(jax.random.key(2), 0.5, (30, 5)).astype(jnp.int32)
-    phase = learning.ClampedChains(visible, rbm.visible, learning.AlternatingGibbs(), batch_size=4)
+    phase = learning.ClampedChains(
+        visible, rbm.visible, learning.neural.AlternatingGibbs(), batch_size=4
+    )
     before = phase.init(jax.random.key(3), rbm)
     _, _, after, _ = phase.draw(jax.random.key(4), rbm, before)
     b, a = np.asarray(before.config), np.asarray(after.config)

@@ -4,6 +4,7 @@ checkpoint/resume."""
 
 import os
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,8 +23,8 @@ ADAM = optax.adam(0.05)
 def test_boltzmann_machine_learns_random_ising_target(ising16):
     """16 spins from a random start to KL(target || model) < 0.05 nats (exact)."""
     target, data = ising16
-    model = learning.BoltzmannMachine.random(jax.random.key(1), 16)
-    sampler = learning.SequentialGibbs()
+    model = learning.neural.BoltzmannMachine.random(jax.random.key(1), 16)
+    sampler = learning.neural.SequentialGibbs()
     model, history = learning.fit(
         jax.random.key(2),
         model,
@@ -32,9 +33,7 @@ def test_boltzmann_machine_learns_random_ising_target(ising16):
         ADAM_COSINE,
         400,
         model_phase=learning.PCD(sampler, 128, samples=4),
-        eval_every=200,
-        target=target,
-        ais={"chains": 64, "temperatures": 500},
+        evaluate=learning.Evaluation(200, target=target, ais=learning.AIS(64, 500)),
     )
     assert history.kl[-1] < 0.05
     assert history.kl[0] > history.kl[-1]
@@ -42,7 +41,7 @@ def test_boltzmann_machine_learns_random_ising_target(ising16):
     assert np.all(np.isfinite(history.grad_norm))
     # The AIS log-likelihood in the history agrees with the exact one.
     exact_ll = -float(jnp.mean(jax.vmap(model.energy)(data))) - float(
-        learning.exact.log_partition(model)
+        molcomp.exact.log_partition(model)
     )
     assert abs(history.log_likelihood[-1] - exact_ll) < 5 * history.log_likelihood_stderr[-1] + 0.01
     # Only independent parameters are stored: the coupling matrix is symmetric.
@@ -50,9 +49,9 @@ def test_boltzmann_machine_learns_random_ising_target(ising16):
     assert np.array_equal(W, W.T) and float(model.beta) == 1.0
 
 
-def _prototype_target():
+def _prototype_target(visibles):
     """A mixture of three noisy 6-bit prototypes: strongly correlated visibles."""
-    configs = np.asarray(learning.exact.configurations(6))
+    configs = np.asarray(molcomp.exact.configurations(visibles))
     protos = np.array([[1, 1, 1, 0, 0, 0], [0, 0, 1, 1, 1, 1], [1, 0, 1, 0, 1, 0]])
     lik = np.prod(np.where(configs[:, None, :] == protos[None], 0.9, 0.1), axis=-1)
     return configs, lik.mean(axis=1)
@@ -61,27 +60,27 @@ def _prototype_target():
 def test_rbm_beats_independent_marginals():
     """An RBM (6 visible, 4 hidden), data phase = hidden units sampled with the visibles
     clamped to each configuration weighted by its target probability."""
-    configs, p = _prototype_target()
-    rbm = learning.RBM.random(jax.random.key(3), 6, 4, scale=0.1)
-    sampler = learning.AlternatingGibbs()
+    rbm = learning.neural.RBM.random(jax.random.key(3), 6, 4, scale=0.1)
+    configs, p = _prototype_target(rbm.marginal())
+    sampler = learning.neural.AlternatingGibbs()
     target_lp = jnp.log(jnp.asarray(p))
     kl_independent = float(
         learning.exact.kl_divergence(
-            target_lp, learning.exact.independent_log_probs(rbm, configs, p)
+            target_lp, learning.exact.independent_log_probs(rbm.marginal(), configs, p)
         )
     )
     rbm, history = learning.fit(
         jax.random.key(4),
         rbm,
         sampler,
-        configs,  # (64, 6): the visibles, so the hidden units are sampled (ClampedChains)
+        # (64, 6): the visibles, clamped, so the hidden units are sampled
+        learning.ClampedChains(configs, rbm.visible, sampler, weights=p),
         optax.adam(optax.cosine_decay_schedule(0.1, 300, alpha=0.05)),
         300,
-        weights=p,
         model_phase=learning.PCD(sampler, 64, samples=4),
-        eval_every=300,
-        target=target_lp,
-        ais=False,
+        evaluate=learning.Evaluation(
+            300, target=target_lp, ais=None, marginal=learning.neural.RBM.marginal
+        ),
     )
     assert history.kl[-1] < 0.5 * kl_independent
 
@@ -109,17 +108,15 @@ def test_potts_training_keeps_symmetries_and_lowers_kl(potts_target):
         data,
         ADAM,
         60,
-        chains=64,
-        eval_every=30,
-        target=target,
-        ais=False,
+        model_phase=learning.PCD(sampler, 64),
+        evaluate=learning.Evaluation(30, target=target, ais=None),
     )
     J = np.asarray(model.couplings.matrices())
     assert np.array_equal(J[2:], np.swapaxes(J[:2], 1, 2))  # J[opposite d] = J[d]^T
     assert float(model.beta) == np.float32(0.9)  # beta is not trained by default
     kl0 = float(
         learning.exact.kl_divergence(
-            learning.exact.log_probs(target), learning.exact.log_probs(start)
+            molcomp.exact.log_probabilities(target), molcomp.exact.log_probabilities(start)
         )
     )
     assert history.kl[-1] < 0.5 * kl0
@@ -131,9 +128,8 @@ def test_place_model_trains_with_swap_moves():
     lat = molcomp.lattice.square(3, periodic=False)
     J = rng.normal(size=(3, 3))
     target = molcomp.PlaceModel(lat, molcomp.Couplings.symmetric(J + J.T), composition=(3, 3, 3))
-    configs, p = molcomp.exact.probabilities(target)
-    idx = jnp.searchsorted(jnp.cumsum(p), jax.random.uniform(jax.random.key(6), (2000,)))
-    data = configs[jnp.minimum(idx, p.shape[0] - 1)]
+    configs = molcomp.exact.configurations(target)
+    data = molcomp.exact.sample(jax.random.key(6), target, 2000)
     start = molcomp.PlaceModel(
         lat, molcomp.Couplings.symmetric(np.zeros((3, 3))), composition=(3, 3, 3)
     )
@@ -142,8 +138,9 @@ def test_place_model_trains_with_swap_moves():
         log_z = jax.nn.logsumexp(-jax.vmap(m.energy)(configs))
         return float(jnp.mean(jax.vmap(m.energy)(data)) + log_z)
 
+    swap = molcomp.SwapMetropolis()
     model, history = learning.fit(
-        jax.random.key(7), start, molcomp.SwapMetropolis(), data, ADAM, 40, chains=32
+        jax.random.key(7), start, swap, data, ADAM, 40, model_phase=learning.PCD(swap, 32)
     )
     assert loss(model) < loss(start) - 0.1
     J = np.asarray(model.couplings.matrices()[0])
@@ -154,7 +151,7 @@ def test_place_model_trains_with_swap_moves():
 def _small_run(key, steps, directory, **kw):
     bm = random_ising(jax.random.key(8), 6)
     data = exact_samples(jax.random.key(9), random_ising(jax.random.key(10), 6), 200)
-    sampler = learning.SequentialGibbs()
+    sampler = learning.neural.SequentialGibbs()
     return learning.fit(
         key,
         bm,
@@ -162,9 +159,8 @@ def _small_run(key, steps, directory, **kw):
         data,
         ADAM,
         steps,
-        chains=16,
-        checkpoint_dir=directory,
-        checkpoint_every=4,
+        model_phase=learning.PCD(sampler, 16),
+        checkpoint=learning.Checkpointing(directory, every=4),
         **kw,
     )
 
@@ -188,46 +184,61 @@ def test_resume_from_checkpoint_reproduces_uninterrupted_run(tmp_path):
     assert np.array_equal(again.weights, full.weights) and h_again.grad_norm == h_full.grad_norm
 
 
-def test_new_parameters_and_keys_do_not_recompile(monkeypatch):
+class Counter:
+    """A mutable count, hashable by identity (a static field of a jitted Module)."""
+
+    n = 0
+
+
+class CountingGibbs(learning.neural.SequentialGibbs):
+    """SequentialGibbs that counts how often its step is traced (Python runs it only
+    while tracing: a jitted call that reuses a compilation does not)."""
+
+    traces: Counter = eqx.field(static=True)
+
+    def step(self, key, model, state, prepared=None):
+        self.traces.n += 1
+        return super().step(key, model, state, prepared)
+
+
+def test_new_parameters_and_keys_do_not_recompile():
     """The training chunk is traced once; other parameter values, keys, data of the same
     shape and chunk start steps reuse it (they are arrays, never static)."""
-    import learning._fit as fit_module
-
-    traces = []
-    original = fit_module.estimate_grad
-
-    def counting(*args, **kwargs):
-        traces.append(1)  # runs only while tracing
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(fit_module, "estimate_grad", counting)
     opt = optax.sgd(0.05)  # a fresh optimizer object: a fresh cache entry
-    sampler = learning.SequentialGibbs()
+    traces = Counter()
+    sampler = CountingGibbs(traces)
+    counts = []
     for i in range(3):
         bm = random_ising(jax.random.key(40 + i), 5)
         data = exact_samples(jax.random.key(50 + i), bm, 64)
         learning.fit(
-            jax.random.key(i), bm, sampler, data, opt, 6, chains=8, eval_every=3, ais=False
+            jax.random.key(i),
+            bm,
+            sampler,
+            data,
+            opt,
+            6,
+            model_phase=learning.PCD(sampler, 8),
+            evaluate=learning.Evaluation(3, ais=None),
         )
-    assert len(traces) == 1
+        counts.append(traces.n)
+    assert counts[0] > 0 and counts[1] == counts[0] and counts[2] == counts[0]
 
 
 def test_evaluations_at_every_multiple_of_eval_every():
     # eval_every = 30 is not a multiple of fit's internal chunk length: evaluations
     # must still happen at 30, 60, 90 and at the end.
-    target = learning.BoltzmannMachine(jnp.full(6, 0.2), jnp.zeros(4))
-    data = jnp.asarray(learning.exact.configurations(4))
-    model = learning.BoltzmannMachine.random(jax.random.key(0), 4)
+    target = learning.neural.BoltzmannMachine(jnp.full(6, 0.2), jnp.zeros(4))
+    data = molcomp.exact.configurations(target)
+    model = learning.neural.BoltzmannMachine.random(jax.random.key(0), 4)
     _, history = learning.fit(
         jax.random.key(1),
         model,
-        learning.SequentialGibbs(),
+        learning.neural.SequentialGibbs(),
         data,
         ADAM,
         100,
-        eval_every=30,
-        target=target,
-        ais=False,
+        evaluate=learning.Evaluation(30, target=target, ais=None),
     )
     assert history.eval_step == [30, 60, 90, 100]
     assert len(history.kl) == 4 and np.all(np.isfinite(history.kl))

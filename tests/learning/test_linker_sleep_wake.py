@@ -24,7 +24,7 @@ K = [[1.5, 0.2], [0.3, 2.5]]
 def _joint(graph, concentrations, bridge=3.0):
     lat = lattice.from_graph(graph)
     lk = Linkers(concentrations, K, bridge=bridge)
-    return learning.LinkerJointModel(ExplicitLinkerLattice(lat, J0, MU, lk))
+    return learning.linkers.LinkerJointModel(ExplicitLinkerLattice(lat, J0, MU, lk))
 
 
 def _exact_kl(model, data, weights):
@@ -40,7 +40,7 @@ def path3():
     """3-site path (2 bonds, 2 dangling faces), 2 species + empty, 2 linker types:
     27 site configurations x 3^8 linker states, enumerated."""
     model = _joint(nx.path_graph(3), [0.7, 2.0])
-    return model, learning.joint_states(model)
+    return model, learning.linkers.joint_states(model)
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +56,8 @@ def test_estimator_equals_grad_of_exact_kl(path3):
     model, states = path3
     data = jnp.array([[0, 1, 0], [0, 0, 2], [1, 2, 1], [2, 0, 1], [1, 1, 1]])
     weights = jnp.array([0.3, 0.1, 0.25, 0.15, 0.2])
-    w_data, w_model = eqx.filter_jit(learning.exact_phases)(model, states, data, weights)
-    grads, info = eqx.filter_jit(learning.linker_sleep_wake_grad)(
+    w_data, w_model = eqx.filter_jit(learning.linkers.exact_phases)(model, states, data, weights)
+    grads, info = eqx.filter_jit(learning.linkers.linker_sleep_wake_grad)(
         model, states, states, data_weights=w_data, model_weights=w_model
     )
     raw = model.explicit.linkers.raw
@@ -67,10 +67,10 @@ def test_estimator_equals_grad_of_exact_kl(path3):
     assert np.abs(np.asarray(exact)).min() > 1e-2  # a non-trivial gradient
     # sign and form: d KL / d ln z = <n>_model - <n>_data, chained through the softplus
     c = jax.nn.softplus(raw)
-    chain = info["grad_log_concentration"] * jax.nn.sigmoid(raw) / c
+    chain = info.grad_log_concentration * jax.nn.sigmoid(raw) / c
     np.testing.assert_allclose(chain, exact, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(
-        info["grad_log_concentration"], info["bound_model"] - info["bound_data"], rtol=1e-6
+        info.grad_log_concentration, info.bound_model - info.bound_data, rtol=1e-6
     )
     assert grads.explicit.linkers.binding is None and grads.explicit.J0 is None
 
@@ -86,7 +86,9 @@ def test_sample_linkers_is_exact_given_sites(path3, log_weights, getkey):
     # conditional law (counted here in numpy) within 4 standard errors.
     model, states = path3
     sites = np.array([1, 0, 2])
-    draws = eqx.filter_jit(learning.sample_linkers)(getkey(), model, np.tile(sites, (4000, 1)))
+    draws = eqx.filter_jit(learning.linkers.sample_linkers)(
+        getkey(), model, np.tile(sites, (4000, 1))
+    )
     draws, states = np.asarray(draws), np.asarray(states)
     np.testing.assert_array_equal(draws[:, :3], np.tile(sites, (4000, 1)))
     assert {tuple(d) for d in draws} <= {tuple(x) for x in states}
@@ -103,7 +105,7 @@ def test_sample_linkers_is_exact_given_sites(path3, log_weights, getkey):
     # bound_linkers counts the same
     np.testing.assert_array_equal(jax.vmap(model.bound_linkers)(draws[:50]), bound(draws[:50]))
     # an empty site binds nothing
-    empty = learning.sample_linkers(getkey(), model, jnp.array([2, 2, 2]))
+    empty = learning.linkers.sample_linkers(getkey(), model, jnp.array([2, 2, 2]))
     np.testing.assert_array_equal(empty[3:], 0)
 
 
@@ -117,14 +119,14 @@ def test_training_recovers_target_concentrations():
     eff = ex.linkers.effective_model(ex.lattice, ex.J0, ex.mu)
     data, p = molcomp.exact.probabilities(eff)
     model = _joint(nx.path_graph(2), [1.0, 1.0])
-    states = learning.joint_states(model)
-    spec = learning.linker_filter_spec(model)
+    states = learning.linkers.joint_states(model)
+    spec = learning.linkers.linker_filter_spec(model)
     opt = optax.adam(0.05)
 
     @eqx.filter_jit
     def step(model, opt_state):
-        w_data, w_model = learning.exact_phases(model, states, data, p)
-        grads, _ = learning.linker_sleep_wake_grad(
+        w_data, w_model = learning.linkers.exact_phases(model, states, data, p)
+        grads, _ = learning.linkers.linker_sleep_wake_grad(
             model, states, states, data_weights=w_data, model_weights=w_model
         )
         updates, opt_state = opt.update(grads, opt_state)
@@ -141,12 +143,23 @@ def test_training_recovers_target_concentrations():
 def test_bad_input(path3):
     model, states = path3
     with pytest.raises(TypeError, match="LinkerJointModel"):
-        learning.sample_linkers(jax.random.key(0), object(), jnp.zeros(3, int))
+        learning.linkers.sample_linkers(jax.random.key(0), object(), jnp.zeros(3, int))
     with pytest.raises(ValueError, match="sites must lie in"):
-        learning.sample_linkers(jax.random.key(0), model, jnp.array([0, 3, 1]))
+        learning.linkers.sample_linkers(jax.random.key(0), model, jnp.array([0, 3, 1]))
     with pytest.raises(ValueError, match="data_states must have shape"):
-        learning.linker_sleep_wake_grad(model, states[:, :5], states)
+        learning.linkers.linker_sleep_wake_grad(model, states[:, :5], states)
     with pytest.raises(ValueError, match="data_weights must have shape"):
-        learning.exact_phases(model, states, jnp.zeros((2, 3), int), jnp.ones(3))
+        learning.linkers.exact_phases(model, states, jnp.zeros((2, 3), int), jnp.ones(3))
     with pytest.raises(TypeError, match="ExplicitLinkerLattice"):
-        learning.LinkerJointModel(Linkers([1.0], [[1.0], [1.0]]))
+        learning.linkers.LinkerJointModel(Linkers([1.0], [[1.0], [1.0]]))
+
+
+def test_joint_model_is_an_energy_model_molcomp_exact_enumerates(path3, log_weights):
+    """molcomp.exact's generic enumeration (3^11 joint vectors, impossible ones at
+    E = +inf) gives the ln Z of the enumerated states of nonzero weight."""
+    model, _ = path3
+    assert isinstance(model, molcomp.AbstractEnergyModel)
+    assert model.state_shape == (11,) and model.n_states == 3
+    log_z = float(eqx.filter_jit(molcomp.exact.log_partition)(model))
+    want = float(jax.nn.logsumexp(jnp.asarray(log_weights)))
+    assert log_z == pytest.approx(want, abs=1e-4 * max(1.0, abs(want)))

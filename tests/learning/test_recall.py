@@ -19,7 +19,7 @@ def _fake_evaluate(p_max):
 
 @pytest.mark.parametrize("p_max", [0, 1, 7, 19, 20])
 def test_capacity_bisection_finds_the_boundary(p_max):
-    alpha, seen = learning.capacity(
+    alpha, seen = learning.memory.capacity(
         jax.random.key(0), lambda key, p: p, 10, range(1, 21), evaluate=_fake_evaluate(p_max)
     )
     assert alpha == pytest.approx(p_max / 10)
@@ -28,7 +28,7 @@ def test_capacity_bisection_finds_the_boundary(p_max):
 
 def test_capacity_rejects_empty_loads():
     with pytest.raises(ValueError, match="ps"):
-        learning.capacity(jax.random.key(0), lambda k, p: p, 10, [])
+        learning.memory.capacity(jax.random.key(0), lambda k, p: p, 10, [])
 
 
 def test_hebbian_capacity_near_0138():
@@ -38,17 +38,17 @@ def test_hebbian_capacity_near_0138():
     n = 64
 
     def build(key, p):
-        return learning.Hopfield.hebbian(
+        return learning.memory.Hopfield.hebbian(
             jnp.where(jax.random.bernoulli(key, 0.5, (p, n)), 1.0, -1.0)
         )
 
-    jitted = eqx.filter_jit(learning.recall_overlaps)
+    jitted = eqx.filter_jit(learning.memory.recall_overlaps)
 
     def evaluate(key, memory, fraction, steps, probes):
         memory = eqx.tree_at(lambda m: m.patterns, memory, memory.patterns[:probes])
         return jitted(key, memory, fraction, steps, probes)
 
-    alpha, _ = learning.capacity(
+    alpha, _ = learning.memory.capacity(
         jax.random.key(3), build, n, range(8, 33), probes=8, evaluate=evaluate
     )
     assert 0.08 <= alpha <= 0.25
@@ -56,10 +56,10 @@ def test_hebbian_capacity_near_0138():
 
 def test_memories_implement_the_protocol():
     for net in (
-        learning.Hopfield.hebbian(jnp.ones((1, 4))),
-        learning.PottsHopfield.hebbian(jnp.zeros((1, 4), int), 2),
-        learning.DenseHopfield(jnp.ones((1, 4))),
-        learning.ModernHopfield(jnp.ones((1, 4))),
+        learning.memory.Hopfield.hebbian(jnp.ones((1, 4))),
+        learning.memory.PottsHopfield.hebbian(jnp.zeros((1, 4), int), 2),
+        learning.memory.DenseHopfield(jnp.ones((1, 4))),
+        learning.memory.ModernHopfield(jnp.ones((1, 4))),
     ):
-        assert isinstance(net, learning.AbstractMemory)
+        assert isinstance(net, learning.memory.AbstractMemory)
         assert net.n_patterns == 1

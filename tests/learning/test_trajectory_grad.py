@@ -36,7 +36,7 @@ def _msd(model, start, final):
 def test_trajectory_grad_matches_finite_differences(relaxed):
     m, s, state = relaxed
     key = jax.random.key(3)
-    grad = eqx.filter_jit(learning.trajectory_grad)
+    grad = eqx.filter_jit(learning.response.trajectory_grad)
     loss, g = grad(key, m, s, state, STEPS, _msd)
     loss_c, g_c = grad(key, m, s, state, STEPS, _msd, checkpoint_every=5)
     np.testing.assert_allclose(loss_c, loss, rtol=1e-6)
@@ -78,7 +78,7 @@ def test_fluctuation_grad_is_exact_with_exact_weights():
     def n0(m, c):
         return obs.counts(m, c)[0].astype(jnp.float32)
 
-    mean, g = learning.fluctuation_grad(model, configs, n0, weights=p)
+    mean, g = learning.response.fluctuation_grad(model, configs, n0, weights=p)
     exact = eqx.filter_grad(lambda m: molcomp.exact.expectation(m, n0))(model)
     np.testing.assert_allclose(mean, molcomp.exact.expectation(model, n0), rtol=1e-5)
     np.testing.assert_allclose(g.mu, exact.mu, atol=1e-3)
@@ -89,4 +89,6 @@ def test_fluctuation_grad_is_exact_with_exact_weights():
 def test_trajectory_grad_bad_input(relaxed):
     m, s, state = relaxed
     with pytest.raises(ValueError, match="checkpoint_every"):
-        learning.trajectory_grad(jax.random.key(0), m, s, state, 10, _msd, checkpoint_every=3)
+        learning.response.trajectory_grad(
+            jax.random.key(0), m, s, state, 10, _msd, checkpoint_every=3
+        )

@@ -1,5 +1,6 @@
-"""Brownian dynamics: free diffusion constant, equipartition in a harmonic trap,
-overflow recovery equal to a large-buffer run, vmap == loop, and bad input."""
+"""Brownian dynamics through `molcomp.sample`: free diffusion constant, equipartition in
+a harmonic trap, overflow recovery equal to a large-buffer run, vmap == loop, and bad
+input."""
 
 import equinox as eqx
 import jax
@@ -7,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import molcomp
 from molcomp import particles
 from molcomp.particles import Brownian, ParticleMixture
 
@@ -26,13 +28,13 @@ def test_free_diffusion_constant(dim, getkey):
     m = _free(256, dim, 9.0 if dim == 3 else 16.0)
     x0 = jax.random.uniform(getkey(), (2, 256, dim)) * 8.0
     s = Brownian(dt=dt, gamma=gamma, dr_threshold=1.0)
-    out = particles.run(getkey(), m, s, s.init(m, x0), steps, block=steps)
+    out = molcomp.sample(getkey(), m, s, s.init(m, x0), steps)
     displacement, _ = m.space()
     d = jax.vmap(jax.vmap(displacement))(out.state.position, x0)
     var = float(jnp.mean(d**2))
     expected = 2 * dt * steps / gamma
     assert abs(var / expected - 1) < 0.2, (var, expected)
-    assert out.reallocations == 0
+    assert out.recoveries == 0
 
 
 class Trapped(ParticleMixture):
@@ -59,10 +61,10 @@ def test_harmonic_trap_equipartition(getkey):
     m = Trapped(np.zeros((1, 1)), np.zeros(64, int), (16.0, 16.0), core=1e-6)
     x0 = particles.lattice_positions(m)
     s = Brownian(dt=dt, gamma=gamma, dr_threshold=1.0)
-    # burn-in and sampling share one compiled block (same length and trace_fn)
+    # burn-in and sampling share one compiled chunk (same length and trace_fn)
     trace = _positions
-    state = particles.run(getkey(), m, s, s.init(m, x0), 100, block=50, trace_fn=trace).state
-    out = particles.run(getkey(), m, s, state, 750, block=50, trace_fn=trace)
+    state = molcomp.sample(getkey(), m, s, s.init(m, x0), 100, chunk=50, trace_fn=trace).state
+    out = molcomp.sample(getkey(), m, s, state, 750, chunk=50, trace_fn=trace)
     displacement, _ = m.space()
     d = jax.vmap(jax.vmap(displacement, (0, 0)), (0, None))(out.trace[24::25], x0)
     expected = 1.0 / (k * (1 - k * dt / (2 * gamma)))
@@ -81,11 +83,12 @@ def test_overflow_recovery_matches_large_buffer(sticky):
     tight = Brownian(dt=1e-3, capacity_multiplier=1.0)
     small = tight.init(m, x)
     key = jax.random.key(7)
-    out = particles.run(key, m, tight, small, 300, block=100)
-    assert out.reallocations >= 1  # the test exercises the recovery
+    out = molcomp.sample(key, m, tight, small, 300, chunk=100)
+    assert out.recoveries >= 1  # the test exercises the recovery
+    assert float(out.info.overflow) == 0.0  # recovered chunks never froze
     roomy = tight.init(m, x, extra_capacity=40)
-    ref = particles.run(key, m, tight, roomy, 300, block=100)
-    assert ref.reallocations == 0
+    ref = molcomp.sample(key, m, tight, roomy, 300, chunk=100)
+    assert ref.recoveries == 0
     # Same keys and forces; only the summation order over neighbours differs (float32,
     # 300 steps): positions agree far below the noise amplitude sqrt(2 dt) = 0.045.
     np.testing.assert_allclose(out.state.position, ref.state.position, atol=1e-4)
@@ -95,7 +98,8 @@ def test_overflow_recovery_matches_large_buffer(sticky):
     state, overflowed = small, False
     for i in range(300):
         new, info = step(jax.random.key(i), m, state)
-        if bool(info["overflow"]):
+        assert isinstance(info, particles.ParticleInfo)
+        if bool(info.overflow):
             np.testing.assert_array_equal(new.position, state.position)
             overflowed = True
             break
@@ -136,3 +140,12 @@ def test_bad_init(sticky):
         Brownian(dt=1e-3).init(m, x - 1.0)
     with pytest.raises(TypeError, match="ParticleMixture"):
         Brownian(dt=1e-3).init(object(), x)
+    with pytest.raises(ValueError, match="extra_capacity must be an integer >= 0"):
+        Brownian(dt=1e-3).init(m, x, extra_capacity=-1)
+    # molcomp.sample checks the state against the sampler and the model
+    s = Brownian(dt=1e-3)
+    with pytest.raises(TypeError, match="state must be a ParticleState"):
+        molcomp.sample(jax.random.key(0), m, s, molcomp.ChainState(x), 10)
+    other = ParticleMixture(np.zeros((2, 2)), np.arange(16) % 2, (12.0, 12.0))
+    with pytest.raises(ValueError, match=r"state.position must have shape \(16, 2\)"):
+        molcomp.sample(jax.random.key(0), other, s, s.init(m, x), 10)

@@ -1,4 +1,8 @@
-"""The checkerboard heat-bath kernel: layout, exactness, and its 16-bit randomness."""
+"""The checkerboard heat-bath kernel: layout, exactness, and its 16-bit randomness.
+
+The layout and draw-bias tests read the kernel's private helpers (`_checkerboard`):
+they are unit tests of its internals, which have no public route.
+"""
 
 import jax
 import jax.numpy as jnp
@@ -40,11 +44,16 @@ def test_planes_put_the_chain_axis_last():
 
 
 def test_eligibility():
-    assert cb.eligible(lattice.square(4))
-    assert cb.eligible(lattice.square((3, 4), periodic=False))
-    assert not cb.eligible(lattice.square(3))  # odd periodic side is not bipartite
-    assert not cb.eligible(lattice.square((4, 3), periodic=False))
-    assert not cb.eligible(lattice.triangular(3))
+    def uses(lat, **kw):
+        model = molcomp.PottsModel(lat, molcomp.interactions.ising(0.3))
+        return molcomp.BlockGibbs(**kw).uses_checkerboard(model)
+
+    assert uses(lattice.square(4))
+    assert uses(lattice.square((3, 4), periodic=False))
+    assert not uses(lattice.square(4), checkerboard=False)
+    assert not uses(lattice.square(3))  # odd periodic side is not bipartite
+    assert not uses(lattice.square((4, 3), periodic=False))
+    assert not uses(lattice.triangular(3))
     with pytest.raises(ValueError, match="checkerboard=True"):
         molcomp.BlockGibbs(checkerboard=True).init(
             molcomp.PottsModel(lattice.square(3), molcomp.interactions.ising(0.3)),
@@ -107,8 +116,8 @@ RUNS = [(name, 128, 2000) for name in CASES] + [("ising_4x4_periodic", 1, 20000)
 @pytest.mark.parametrize("name,chains,steps", RUNS)
 def test_checkerboard_matches_exact_enumeration(name, chains, steps):
     model = CASES[name]()
-    assert cb.eligible(model.lattice)
     sampler = molcomp.BlockGibbs()
+    assert sampler.uses_checkerboard(model)
     shape = (chains, model.lattice.n_sites) if chains > 1 else (model.lattice.n_sites,)
     start = jax.random.randint(jax.random.key(0), shape, 0, model.n_states)
     state = sampler.init(model, start)
@@ -199,3 +208,19 @@ def test_step_and_sample_share_the_kernel_and_observables_do_not_change_it():
     assert not np.array_equal(plain, config)
     e = jax.vmap(model.energy)(traced.state.config)
     np.testing.assert_allclose(traced.trace[-1], e, rtol=1e-6)
+
+
+def test_kernel_random_numbers():
+    # The public generator of the kernel: uint32 words, the same for a key under vmap
+    # as alone (XLA's own batching of its RngBitGenerator would seed every batch member
+    # from the first key), and 16-bit midpoint uniforms made of the words' halves.
+    keys = jax.random.split(jax.random.key(3), 3)
+    words = jax.vmap(lambda k: molcomp.samplers.threefry_words(k, (8,)))(keys)
+    assert words.dtype == jnp.uint32 and words.shape == (3, 8)
+    for i in range(3):
+        np.testing.assert_array_equal(words[i], molcomp.samplers.threefry_words(keys[i], (8,)))
+    assert len({tuple(np.asarray(w).tolist()) for w in words}) == 3
+    hi, lo = molcomp.samplers.uniform16_pairs(keys[0], (8,))
+    w = np.asarray(words[0]).astype(np.int64)
+    np.testing.assert_array_equal(np.asarray(hi), ((w >> 16) + 0.5) / cb.U16)
+    np.testing.assert_array_equal(np.asarray(lo), ((w & 0xFFFF) + 0.5) / cb.U16)

@@ -1,6 +1,6 @@
-"""Langevin dynamics: `run` (chains vmapped, list rebuilds, overflow recovery) equals
-jax-md's nvt_langevin with all-pairs forces, equipartition in a harmonic trap, and bad
-input."""
+"""Langevin dynamics: `molcomp.sample` (chains batched, list rebuilds, overflow
+recovery) equals jax-md's nvt_langevin with all-pairs forces, equipartition in a
+harmonic trap, and bad input."""
 
 import jax
 import jax.numpy as jnp
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from jax_md import simulate
 
+import molcomp
 from molcomp import particles
 from molcomp.particles import Langevin, ParticleMixture
 
@@ -19,20 +20,22 @@ def sticky():
     return m, particles.lattice_positions(m)
 
 
-def test_run_equals_jax_md_nvt_langevin_through_rebuilds_and_overflow(sticky):
+def test_sample_equals_jax_md_nvt_langevin_through_rebuilds_and_overflow(sticky):
     # Reference: jax-md's own BAOAB step with all-pairs forces (no list at all, so no
-    # capacity to overflow), stepped with the keys `run` uses (one per step, split per
-    # chain). Ours: 2 chains (vmap) on a list with no headroom and a thin skin, so it
-    # rebuilds and overflows; `run` reallocates and redoes the block. Same trajectory:
-    # float32, only summation order differs, 100 steps: 1e-4.
+    # capacity to overflow), stepped with the keys `sample` uses (one per step, split
+    # per chain). Ours: 2 chains (one batched state) on a list with no headroom and a
+    # thin skin, so it rebuilds and overflows; `sample` reallocates and redoes the
+    # chunk. Same trajectory: float32, only summation order differs, 100 steps: 1e-4.
     m, x = sticky
     steps, dt, gamma, mass = 100, 0.01, 0.5, 1.5
     s = Langevin(dt=dt, gamma=gamma, mass=mass, dr_threshold=0.2, capacity_multiplier=1.0)
     xs = jnp.stack([x, jnp.mod(x + 0.3, 12.0)])
     state = s.init(m, xs, key=jax.random.key(1))
     key = jax.random.key(2)
-    out = particles.run(key, m, s, state, steps, block=steps)
-    assert out.reallocations >= 1 and out.rebuilds >= 2  # both paths are exercised
+    out = molcomp.sample(key, m, s, state, steps)
+    rebuilds = float(out.info.rebuilt[0]) * steps
+    assert out.recoveries >= 1 and rebuilds >= 2  # both paths are exercised
+    assert out.info.rebuilt.shape == (2,) and float(out.info.acceptance[0]) == 1.0
 
     _, shift = m.space()
     _, apply_fn = simulate.nvt_langevin(lambda r, **_: m.force(r), shift, dt, 1.0, gamma=gamma)
@@ -68,13 +71,13 @@ def test_harmonic_trap_equipartition(getkey):
     model = Trapped(np.zeros((1, 1)), np.zeros(64, int), (16.0, 16.0), core=1e-6)
     x0 = particles.lattice_positions(model)
     s = Langevin(dt=dt, gamma=gamma, mass=m, dr_threshold=1.0)
-    # burn-in and sampling share one compiled block (same length)
-    state = particles.run(getkey(), model, s, s.init(model, x0, key=getkey()), 240, block=80)
+    # burn-in and sampling share one compiled chunk (same length)
+    state = molcomp.sample(getkey(), model, s, s.init(model, x0, key=getkey()), 240, chunk=80)
     state = state.state
     displacement, _ = model.space()
     xs, vs = [], []
     for _ in range(30):
-        state = particles.run(getkey(), model, s, state, 80, block=80).state
+        state = molcomp.sample(getkey(), model, s, state, 80, chunk=80).state
         xs.append(jax.vmap(displacement)(state.position, x0))
         vs.append(state.momentum / m)
     x_var, v_var = float(jnp.mean(jnp.stack(xs) ** 2)), float(jnp.mean(jnp.stack(vs) ** 2))
@@ -107,5 +110,8 @@ def test_bad_init(sticky):
         s.init(m, x, key=jax.random.key(0), momenta=jnp.zeros_like(x))
     with pytest.raises(ValueError, match="positions must be finite"):
         s.init(m, x.at[3, 0].set(jnp.nan))
-    with pytest.raises(TypeError, match="sampler must be a particle sampler"):
-        particles.run(jax.random.key(0), m, object(), None, 10)
+    with pytest.raises(TypeError, match="sampler must be a molcomp sampler"):
+        molcomp.sample(jax.random.key(0), m, object(), None, 10)
+    brownian = particles.Brownian(dt=1e-3).init(m, x)
+    with pytest.raises(TypeError, match="state must be a LangevinState"):
+        molcomp.sample(jax.random.key(0), m, s, brownian, 10)

@@ -1,6 +1,8 @@
 """Explicit linker particles: the quadrature constants, Monte Carlo of the explicit
 bonds against the integrated-out `Linkers` model, and bad input."""
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -8,7 +10,15 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from molcomp.linkers import LinkerMonteCarlo, LinkerParticles, linker_bonds, pair_prediction
+import molcomp
+from molcomp.linkers import (
+    LinkerInfo,
+    LinkerMonteCarlo,
+    LinkerParticles,
+    LinkerState,
+    linker_bonds,
+    pair_prediction,
+)
 from molcomp.particles import ParticleMixture
 
 ARM_DEPTH = [[3.0], [4.0]]  # observed species 0 and 1, one linker species
@@ -55,21 +65,14 @@ def test_bridge_factor_without_direct_interaction(dim):
     np.testing.assert_allclose(v, fine, rtol=1e-6)
 
 
-@eqx.filter_jit
-def _block(key, sampler, model, state):
-    """BLOCK steps of one chain; the block means of contact, bridged, single a, b."""
-
-    def body(state, key):
-        state, info = sampler.step(key, model, state)
-        b = linker_bonds(state)
-        d = state.position[0] - state.position[1]
-        d = d - 3.0 * jnp.round(d / 3.0)
-        contact = jnp.sum(d**2) < model.contact_range**2
-        obs = jnp.stack([contact, b["bridged"][0, 1], b["single"][0], b["single"][1]])
-        return state, (obs.astype(jnp.float32), info["saturated"])
-
-    state, (obs, saturated) = jax.lax.scan(body, state, jax.random.split(key, BLOCK))
-    return state, obs.mean(0), saturated.mean()
+def _observables(model, state):
+    """Contact, bridged, single a, single b of one chain's `LinkerState`."""
+    b = linker_bonds(state)
+    d = state.position[0] - state.position[1]
+    d = d - 3.0 * jnp.round(d / 3.0)
+    contact = jnp.sum(d**2) < model.contact_range**2
+    obs = jnp.stack([contact, b["bridged"][0, 1], b["single"][0], b["single"][1]])
+    return obs.astype(jnp.float32)
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +83,12 @@ def measure():
         state = sampler.init(model, jnp.array([[0.5, 0.5], [2.0, 2.0]]))
         means, saturated = [], 0.0
         for key in jax.random.split(jax.random.key(seed), burn + blocks):
-            state, m, full = _block(key, sampler, model, state)
-            means.append(np.asarray(m))
-            saturated += float(full) / (burn + blocks)
+            # BLOCK steps of one chain; the block means of the observables
+            out = molcomp.sample(key, model, sampler, state, BLOCK, mean_fn=_observables)
+            state = out.state
+            means.append(np.asarray(out.mean))
+            assert isinstance(out.info, LinkerInfo) and out.info.accepted.shape == (5,)
+            saturated += float(out.info.saturated) / (burn + blocks)
         # Slots truncate the Poisson linker number; the bias is of the order of the
         # fraction of steps with all slots full, far below the statistical error.
         assert saturated < 1e-3
@@ -122,6 +128,64 @@ def test_particles_agree_with_integrated_out_model(measure, S):
         assert 0.05 < naive / pred["bridged"] - 1 < 0.5
 
 
+def test_energy_is_the_sampler_target():
+    # LinkerParticles.energy is -ln of the weight the moves balance (module docstring
+    # of the sampler). Each difference below is what an acceptance ratio divided by its
+    # proposal ratio must equal: a free linker inserted with N_k present, exp(-dE) =
+    # z / (slots - N) (acceptance z V / (N + 1)); a face binding an arm at distance r,
+    # exp(-dE) = f(r) = e^{D w(r)} - 1 (acceptance f).
+    model, slots = _model(0.5), 8
+    x = jnp.array([[0.5, 0.5], [1.2, 0.5]])
+    empty = LinkerMonteCarlo(slots=slots).init(model, x)
+    energy = functools.partial(eqx.filter_jit(lambda m, s: m.energy(s)), model)
+    np.testing.assert_allclose(energy(empty), model.mixture.energy(x), rtol=1e-6)
+    z = float(model.activity[0])
+
+    def put(state, slot, y):
+        return eqx.tree_at(
+            lambda t: (t.linker, t.active),
+            state,
+            (state.linker.at[slot].set(jnp.asarray(y)), state.active.at[slot].set(True)),
+        )
+
+    one = put(empty, 0, [0.6, 0.5])  # 0.1 from face 0: inside arm_sigma, w = 1
+    two = put(one, 1, [2.5, 2.5])
+    for a, b, n in ((empty, one, 0), (one, two, 1)):
+        np.testing.assert_allclose(energy(b) - energy(a), -np.log(z / (slots - n)), atol=1e-5)
+    bound = eqx.tree_at(lambda t: t.bond, one, jnp.array([0, -1]))
+    f = np.expm1(ARM_DEPTH[0][0])
+    np.testing.assert_allclose(energy(bound) - energy(one), -np.log(f), atol=1e-5)
+    # a bridge: face 1 (0.6 from the linker, beyond arm_range 0.5) cannot bind it ...
+    far = eqx.tree_at(lambda t: t.bond, one, jnp.array([0, 1]))
+    assert np.isinf(float(energy(far)))
+    # ... nor can two faces share one arm, or a face bind an empty slot
+    assert np.isinf(float(energy(eqx.tree_at(lambda t: t.bond, one, jnp.array([0, 0])))))
+    assert np.isinf(float(energy(eqx.tree_at(lambda t: t.bond, one, jnp.array([-1, 2])))))
+    # the state check names what is wrong
+    with pytest.raises(TypeError, match="state must be a LinkerState"):
+        model.check_state(x)
+    with pytest.raises(ValueError, match="state fields must be"):
+        model.check_state(eqx.tree_at(lambda t: t.bond, one, jnp.array([-1, -1, -1])))
+
+
+@pytest.mark.slow
+def test_sample_runs_batched_chains():
+    # Chains are a leading axis of the state; `sample` gives per-chain means and a
+    # typed, per-chain info, and the same key gives the same run.
+    model = _model(0.5)
+    sampler = LinkerMonteCarlo(slots=8)
+    x = jnp.array([[[0.5, 0.5], [2.0, 2.0]], [[1.0, 1.0], [2.5, 0.5]]])
+    state = sampler.init(model, x)
+    assert isinstance(state, LinkerState) and state.active.shape == (2, 8)
+    a = molcomp.sample(jax.random.key(0), model, sampler, state, 200, mean_fn=_observables)
+    b = molcomp.sample(jax.random.key(0), model, sampler, state, 200, mean_fn=_observables)
+    assert a.mean.shape == (2, 4) and a.info.accepted.shape == (2, 5)
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_array_equal(a.state.position, b.state.position)
+    assert not np.array_equal(a.state.position[0], a.state.position[1])
+    assert np.all(np.asarray(a.acceptance) > 0)
+
+
 def test_bad_input():
     mix = _mixture()
     with pytest.raises(ValueError, match="activity must be >= 0"):
@@ -142,7 +206,7 @@ def test_bad_input():
         sampler.init(model, jnp.array([[0.5, jnp.nan], [1.0, 1.0]]))
     with pytest.raises(ValueError, match="positions must have shape"):
         sampler.init(model, jnp.ones((3, 2)))
-    with pytest.raises(ValueError, match="slots must be a positive integer"):
+    with pytest.raises(ValueError, match="slots must be an integer >= 1"):
         LinkerMonteCarlo(slots=0)
     three = LinkerParticles(_mixture(species=(0, 1, 1)), [0.1], ARM_DEPTH)
     with pytest.raises(ValueError, match="needs 2 observed particles"):

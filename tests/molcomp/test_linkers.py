@@ -62,7 +62,9 @@ def test_fit_linker_concentrations():
     K = [[2.0, 0.1], [0.1, 2.0], [1.0, 1.0]]
     target = Linkers([0.5, 3.0], K, 1.5).effective_couplings()
     start = Linkers([1.0, 1.0], K, 1.5)
-    fitted, losses = learning.fit_linker_concentrations(start, target, optax.adam(0.05), 400)
+    fitted, losses = learning.linkers.fit_linker_concentrations(
+        start, target, optax.adam(0.05), 400
+    )
     assert losses[-1] < 1e-6 * losses[0]
     np.testing.assert_allclose(fitted.effective_couplings(), target, atol=2e-3)
     np.testing.assert_allclose(fitted.concentrations, [0.5, 3.0], rtol=1e-2)

@@ -8,6 +8,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+import molcomp
 from molcomp import particles
 from molcomp.particles import ParticleMixture
 
@@ -81,6 +82,21 @@ def test_energy_is_linear_in_depth(getkey):
     e0 = energy(jnp.zeros((3, 3)))
     np.testing.assert_allclose(energy(DEPTH), e0 + jnp.sum(g * DEPTH), rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(g, g.T, atol=1e-6)
+
+
+def test_energy_model_contract(getkey):
+    # A continuous AbstractEnergyModel: configurations are (n, dim) positions, and
+    # tempering scales the whole energy (depth and core) by t.
+    m = _model()
+    assert isinstance(m, molcomp.AbstractEnergyModel)
+    assert m.state_shape == (40, 2) and m.n_sites == 40
+    assert m.n_states is None and not m.is_discrete
+    x = particles.random_positions(getkey(), m)
+    energy = jax.jit(lambda m, x: m.energy(x))
+    for t in (0.0, 0.3, 1.0):
+        np.testing.assert_allclose(energy(m.tempered(t), x), t * energy(m, x), rtol=1e-5)
+    with pytest.raises(ValueError, match="t must be a fraction"):
+        m.tempered(1.5)
 
 
 def test_contacts_clusters_and_rdf():

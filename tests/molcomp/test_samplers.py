@@ -1,14 +1,15 @@
 """Every sampler against exact enumeration: site marginals and contact matrices.
 
-Tolerances come from the effective sample size. For each case we record scalar series
-(the energy, the species counts and the state of site 0) and take the largest tau_int
-among them, so ESS = chains * sweeps / tau_max. Each feature f (a site-state indicator
-or a normalised contact count) then has standard error sqrt(Var_exact f / ESS), with
-the variance itself from exact enumeration. We allow 5 standard errors plus a floor of
-1e-3 (float32 accumulation over a few thousand sweeps, and features of exactly zero
-variance). At 5 sigma a false alarm has probability ~6e-7 per feature, so below ~1e-3
-per case even with a few thousand features and tau underestimated by 20 %; the seeds
-are fixed in any case. Each run is sized so that its largest tolerance is below 0.05
+Tolerances come from the effective sample size (`sampler_contract.ess_tolerance`, shared
+with the sampler contract test). For each case we record scalar series (the energy, the
+species counts and the state of site 0) and take the largest tau_int among them, so
+ESS = chains * sweeps / tau_max. Each feature f (a site-state indicator or a normalised
+contact count) then has standard error sqrt(Var_exact f / ESS), with the variance itself
+from exact enumeration. We allow 5 standard errors plus a floor of 1e-3 (float32
+accumulation over a few thousand sweeps, and features of exactly zero variance). At 5
+sigma a false alarm has probability ~6e-7 per feature, so below ~1e-3 per case even
+with a few thousand features and tau underestimated by 20 %; the seeds are fixed in any
+case. Each run is sized so that its largest tolerance is below 0.05
 (asserted) and most are below 0.01. The tests do catch errors: besides the negative
 control at the end (a missing Hastings factor), transposed oriented couplings in
 delta_energy, padded neighbour slots counted as bonds, a heat bath at the wrong
@@ -23,11 +24,10 @@ import jax.numpy as jnp
 import networkx as nx
 import numpy as np
 import pytest
+from sampler_contract import ess_tolerance
 
 import molcomp
 from molcomp import exact, lattice, observables
-
-N_SIGMA, FLOOR = 5.0, 1e-3
 
 
 def features(model, config):
@@ -100,11 +100,8 @@ def excess(key, model, sampler, moments, *, chains=128, sweeps=1000, start=None)
     """max over features of |mean - exact| / tolerance (<= 1 passes)."""
     mean, var = moments
     out = run_chains(key, model, sampler, chains, sweeps, start)
-    series = np.asarray(out.trace)  # (sweeps, chains, n_series)
-    tau = max(observables.integrated_autocorr_time(series[..., i]) for i in range(series.shape[-1]))
-    ess = chains * sweeps / tau
+    tol, ess = ess_tolerance(out.trace, var)  # trace: (sweeps, chains, n_series)
     got = np.asarray(out.mean).mean(axis=0)
-    tol = N_SIGMA * np.sqrt(np.maximum(var, 0.0) / ess) + FLOOR
     assert np.all(np.asarray(out.acceptance) > 0.0)
     # The run must be informative: even the noisiest feature is resolved to 0.05.
     assert tol.max() < 0.05, f"ESS {ess:.0f} too small"

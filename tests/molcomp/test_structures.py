@@ -97,7 +97,7 @@ def test_graph_structures_are_isotropic():
 def test_bad_input_names_the_argument():
     lat = molcomp.lattice.square(4, periodic=False)
     key = jax.random.key(0)
-    with pytest.raises(ValueError, match="m must be >= 1"):
+    with pytest.raises(ValueError, match="m must be an integer >= 1"):
         st.random(key, lat, 16, 0)
     with pytest.raises(ValueError, match="patch"):
         st.random(key, lat, 25, 2, patch=(5, 5))

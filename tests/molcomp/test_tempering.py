@@ -56,7 +56,7 @@ def _both(model, config):
 def _excess(key, model, pt, mean, var):
     """Per replica: max over observables of |estimate - exact| / tolerance (<= 1 passes),
     and the swap acceptance rates. One run, the first BURN steps of its trace dropped
-    (a second `sample_replicas` call of another length would compile again)."""
+    (a second `molcomp.sample` call of another length would compile again)."""
     state = pt.init(model, jnp.full((CHAINS, R, 9), 2))  # all empty
     out = molcomp.sample(key, model, pt, state, BURN + STEPS, trace_fn=_observables)
     series = np.asarray(out.trace)[BURN:]  # (steps, chains, R, F)
@@ -70,7 +70,10 @@ def _excess(key, model, pt, mean, var):
         tol = N_SIGMA * np.sqrt(np.maximum(var[r], 0.0) / (CHAINS * STEPS / tau)) + FLOOR
         assert tol.max() < 0.1, f"replica {r}: run too short to be informative"
         excess.append(float(np.max(np.abs(got[r] - mean[r]) / tol)))
-    return np.array(excess), np.asarray(out.acceptance).mean(axis=0)
+    assert out.acceptance.shape == (CHAINS, R)  # the inner sampler's, per replica
+    np.testing.assert_array_equal(out.acceptance, 1.0)  # heat bath: every move made
+    assert out.info.inner.acceptance.shape == (CHAINS, R)
+    return np.array(excess), np.asarray(out.info.swap_acceptance).mean(axis=0)
 
 
 def test_every_replica_matches_exact_enumeration(system, getkey):
@@ -162,8 +165,17 @@ def test_bad_input(system):
         molcomp.ReplicaExchange(gibbs, betas=[0.5, 1.0], mus=np.zeros((3, 2)))
     with pytest.raises(ValueError, match="ladder"):
         molcomp.ReplicaExchange(gibbs)
-    with pytest.raises(TypeError, match="sampler"):
+    with pytest.raises(TypeError, match="invariant"):
         molcomp.ReplicaExchange(molcomp.Gillespie(), betas=[0.5, 1.0])
+    with pytest.raises(TypeError, match="sampler must be a molcomp sampler"):
+        molcomp.ReplicaExchange("gibbs", betas=[0.5, 1.0])
+    with pytest.raises(TypeError, match="mus replace the model's parameter `mu`"):
+        place = molcomp.PlaceModel(
+            molcomp.lattice.square(2, periodic=False), molcomp.interactions.potts(1.0, q=4)
+        )
+        molcomp.ReplicaExchange(molcomp.SwapMetropolis(), mus=np.zeros((2, 4))).init(
+            place, place.reference_state()
+        )
     with pytest.raises(ValueError, match="mus must have shape"):
         molcomp.ReplicaExchange(gibbs, mus=np.zeros((2, 5))).init(model, jnp.zeros(9, int))
     with pytest.raises(ValueError, match="config must have shape"):

@@ -1,0 +1,75 @@
+"""Capacity of a multifarious mixture: success fraction of seeded recalls vs m, and
+m_max, the interpolated m where it crosses a level (90 %)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jax
+import numpy as np
+
+from molcomp.checks import check_fraction
+
+from ._mixture import MixtureMemory
+from ._recall import success_fraction
+
+
+def crossing(ms: Sequence[float], fractions: Sequence[float], level: float = 0.9) -> float:
+    """The m where `fractions` (assumed to fall with m) first drops below `level`,
+    linearly interpolated between the last m above and the first below. The largest m
+    when none drops below (a lower bound); 0 when the smallest m already fails.
+
+    **Arguments:**
+
+    - `ms`: increasing numbers of structures; `fractions`: the success fraction at each.
+    - `level`: the success level.
+
+    **Returns:** m_max (a float).
+    """
+    ms, fr = np.asarray(ms, float), np.asarray(fractions, float)
+    if ms.size == 0 or ms.size != fr.size:
+        raise ValueError(f"ms and fractions must be non-empty and equally long, got {ms}, {fr}")
+    below = np.flatnonzero(fr < level)
+    if below.size == 0:
+        return float(ms[-1])
+    i = int(below[0])
+    if i == 0:
+        return 0.0
+    m0, m1, f0, f1 = ms[i - 1], ms[i], fr[i - 1], fr[i]
+    return float(m0 + (f0 - level) * (m1 - m0) / (f0 - f1))
+
+
+def mixture_capacity(
+    key,
+    build: Callable[[jax.Array, int], MixtureMemory],
+    ms: Sequence[int],
+    *,
+    runs: int = 20,
+    steps: int = 200,
+    k: int = 2,
+    level: float = 0.9,
+) -> tuple[float, dict]:
+    """m_max of a mixture: where the success fraction of seeded recalls crosses `level`.
+
+    (`learning.memory.capacity` is the capacity of any `AbstractMemory` by overlap of
+    corrupted cues; this one counts seeded structures assembled with error < 0.05.)
+
+    **Arguments:**
+
+    - `key`: a `jax.random` key.
+    - `build(key, m)`: a `MixtureMemory` storing m structures.
+    - `ms`: increasing numbers of structures to test.
+    - `runs`, `steps`, `k`: as in `success_fraction` (>= 20 runs per m by default).
+    - `level`: success level (0.9).
+
+    **Returns:** `(m_max, {m: success fraction})`.
+    """
+    ms = sorted(int(m) for m in ms)
+    if not ms or ms[0] < 1:
+        raise ValueError(f"ms must be non-empty positive integers, got {ms}")
+    level = check_fraction("level", level)
+    seen = {}
+    for m in ms:
+        k_build, k_run = jax.random.split(jax.random.fold_in(key, m))
+        seen[m] = success_fraction(k_run, build(k_build, m), runs, steps, k)
+    return crossing(ms, [seen[m] for m in ms], level), seen
