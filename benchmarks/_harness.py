@@ -47,12 +47,18 @@ CODE_PACKAGES = ("molcomp", "learning", "analog", "benchmarks")
 
 @dataclasses.dataclass(frozen=True)
 class Measurement:
-    """One measured number; the harness adds the case's identity to make a record."""
+    """One measured number; the harness adds the case's identity to make a record.
+
+    `params`: what the run found out about this number (e.g. whether a capacity is
+    only a lower bound), merged over the case's params in the record; not part of the
+    resume key, which is known before the case runs.
+    """
 
     metric: str
     value: float
     unit: str
     higher_is_better: bool
+    params: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,7 +275,7 @@ def make_records(benchmark: str, case: Case, ms: list[Measurement], wall_s: floa
                 "higher_is_better": bool(m.higher_is_better),
                 "seed": case.seed,
                 "wall_s": round(float(wall_s), 4),
-                "params": dict(case.params),
+                "params": {**case.params, **m.params},
             }
         )
     return out

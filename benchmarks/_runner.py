@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -14,6 +16,7 @@ from tqdm.auto import tqdm
 from . import _report
 from ._harness import (
     PEERS,
+    SIZES,
     Context,
     Store,
     case_key,
@@ -24,6 +27,24 @@ from ._harness import (
     slot,
     write_atomic,
 )
+
+
+def check_out_dir(out: str | os.PathLike) -> Path:
+    """`out` as a Path once it is a folder this process can write (created if missing);
+    else a ValueError naming `out` as given. Run before any case, so a typo in `--out`
+    costs nothing."""
+    if not isinstance(out, str | os.PathLike):
+        raise TypeError(f"out must be a folder path (str or Path), got {type(out).__name__}")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"out={str(out)!r} is not a folder (a file of that name exists)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):  # the one sure test of writability
+            pass
+    except OSError as e:
+        raise ValueError(f"out={str(out)!r} is not a writable folder: {e.strerror or e}") from e
+    return path
 
 
 def run(
@@ -40,7 +61,8 @@ def run(
 
     - `names`: benchmarks to run (default: all, in registry order).
     - `size`: "smoke" (seconds, for CI), "quick" (minutes) or "full".
-    - `out`: folder for results.json, results.md and the PNG plots.
+    - `out`: folder for results.json, results.md and the PNG plots (created if missing;
+      ValueError before any case runs unless it is a writable folder).
     - `benchmarks`: name -> module mapping (default: the registry).
     - `progress`: tqdm bar over cases; default: when stderr is a terminal.
     """
@@ -50,7 +72,9 @@ def run(
     unknown = [n for n in names if n not in benchmarks]
     if unknown:
         raise ValueError(f"unknown benchmark(s) {unknown}; known: {sorted(benchmarks)}")
-    out = Path(out)
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {SIZES}, got {size!r}")
+    out = check_out_dir(out)
     meta = collect_meta(size)
     store = Store(out, meta)
     env = environment()
@@ -130,4 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {case.label} [{case.learner}]")
         return 0
     size = "smoke" if args.smoke else "quick" if args.quick else "full"
+    try:
+        check_out_dir(args.out)
+    except ValueError as e:
+        p.error(f"argument --out: {e}")  # exit status 2, before any case runs
     return run(args.only, size, args.out)

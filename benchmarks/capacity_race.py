@@ -1,18 +1,37 @@
 """Capacity race: alpha = p_max / N of each associative memory under one recall criterion.
 
-p_max is the largest number p of random patterns (uniform +-1, or uniform over q = 3
-states for Potts) for which recall from a cue with 10% of the units changed ends with
-mean overlap >= 0.95 with the source pattern (`learning.memory.capacity`: bisection over p in
-1..p_cap, the first `PROBES` (16 in quick runs) stored patterns probed, `SWEEPS`
-asynchronous sweeps).
-Rules (kind `neural`): `hebbian`, `pseudo_inverse`, `storkey` (classical +-1
-`learning.memory.Hopfield`), `potts` (`learning.memory.PottsHopfield`, q = 3), `dense`
-(`learning.memory.DenseHopfield`, F(x) = x^3), `modern` (`learning.memory.ModernHopfield`, beta = 1,
-one update). The search stops at p_cap = 2N; when p_cap passes (dense and modern,
-whose capacities grow as N^2 and exponentially) the value is a lower bound: params
-`p_cap` and `lower_bound` say so. Quick: N = 100, 200, 500 (every load searched);
-full adds 1000; smoke: N = 24, six geometrically spaced loads.
+Every entrant is searched with the same code (`learning.memory.capacity`: bisection over
+the load p in 1..p_cap), the same cue and the same success rule: the first `PROBES`
+stored patterns (16 in quick runs; all of them when fewer are stored) are each
+corrupted in exactly round(0.1 N) units, recalled, and the load succeeds when the mean
+overlap of the recalled states with their sources is >= 0.95. p_max is the largest
+load that succeeds; alpha = p_max / N is capacity per unit: patterns per neuron,
+structures per species.
 
+- Neural (kind `neural`, params `rule`): `hebbian`, `pseudo_inverse`, `storkey`
+  (classical +-1 `learning.memory.Hopfield`, 10% of the spins flipped), `potts`
+  (`learning.memory.PottsHopfield`, q = 3, 10% of the units set to another state),
+  `dense` (`learning.memory.DenseHopfield`, F(x) = x^3), `modern`
+  (`learning.memory.ModernHopfield`, beta = 1, one update); `SWEEPS` asynchronous
+  sweeps (one update for `modern`); the overlap is the spin (Potts) overlap.
+- Physical (kind `physical`, params `rule` = `mixture`, `kinetics`): the lattice
+  mixture memory `analog.memory.MixtureMemory` storing p random permutation
+  structures of the N species of an open sqrt(N) x sqrt(N) lattice (clipped-OR
+  couplings, bond energy epsilon = 9 kT, mu = -13 kT for every species: the retrieval
+  point of the `multifarious` benchmark). The cue is a stored structure with 10% of its
+  sites emptied; recall runs the kinetics (`metropolis`: neighbour-proposal Metropolis,
+  `MIX_SWEEPS` sweeps; `gillespie`: rejection-free continuous time, `MIX_TIME` x N time
+  units); the overlap is the bond overlap with the source structure. Partner lists hold
+  p_cap entries, so every load tried proposes every designed partner.
+
+The search stops at p_cap (2N for the networks, N / 4 for the mixture, whose recall
+has long failed there); params `lower_bound` is set by the search: true only when
+p_cap itself succeeded (alpha is then a lower bound), with `p_max` and `loads_tried`.
+(`multifarious` measures the mixture's m_max under its own criterion: recall from a
+small seed, 90 % of runs with error < 0.05.)
+
+Quick: networks at N = 100, 200, 500, the mixture at N = 100; full adds N = 1000 and
+the mixture at N = 400; smoke: N = 24 (mixture N = 16), six geometrically spaced loads.
 Run alone: `python -m benchmarks run --only capacity_race [--quick | --smoke]`.
 """
 
@@ -25,17 +44,29 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import analog
 import learning
+import molcomp
 
 from ._harness import Case, Context, Measurement
 
 NAME = "capacity_race"
-DESCRIPTION = "associative-memory capacity p_max / N at 10% cue noise, overlap >= 0.95"
+DESCRIPTION = (
+    "associative-memory capacity p_max / N at 10% cue noise, overlap >= 0.95: "
+    "Hopfield family vs the lattice mixture"
+)
 PLOTS = {"capacity_race.png": "capacity_alpha"}
 FRACTION, THRESHOLD, SWEEPS, Q = 0.1, 0.95, 10, 3
 PROBES = {"smoke": 8, "quick": 16, "full": 32}  # stored patterns probed per load
 RULES = ("hebbian", "pseudo_inverse", "storkey", "potts", "dense", "modern")
 SIZES = {"smoke": (24,), "quick": (100, 200, 500), "full": (100, 200, 500, 1000)}
+# The mixture: lattice sizes N (squares), kinetics, retrieval point, budgets.
+KINETICS = ("metropolis", "gillespie")
+MIX_SIZES = {"smoke": (16,), "quick": (100,), "full": (100, 400)}
+MIX_EPSILON, MIX_MU = 9.0, -13.0
+MIX_SWEEPS = {"smoke": 40, "quick": 200, "full": 200}  # Metropolis budget, sweeps
+MIX_TIME = 10  # Gillespie budget, x N time units (one attempt per site per unit)
+MIX_EVENTS = 100  # Gillespie event cap per run, x N
 
 
 def _spins(key, p, n):
@@ -80,6 +111,67 @@ def _evaluate(rule: str):
     return evaluate
 
 
+# ---- the mixture entrant ----------------------------------------------------------------
+def _mixture_builder(n: int, kinetics: str, p_cap: int):
+    """build(key, p) -> a `MixtureMemory` of p random structures. The sampler keeps
+    p_cap partners at every load (static), so one compilation serves the search."""
+    side = int(round(n**0.5))
+    lat = molcomp.lattice.square(side, periodic=False)
+    if kinetics == "metropolis":
+        sampler = molcomp.Metropolis(
+            proposal="neighbour", neighbour_prob=0.5, empty_prob=0.1, partners=p_cap
+        )
+    else:
+        sampler = molcomp.Gillespie(empty_prob=0.1, partners=p_cap)
+
+    def build(key, p):
+        structs = molcomp.structures.random(key, lat, n, p)
+        J = learning.hebbian.clipped_or(structs, 1.0)  # epsilon enters as beta
+        model = molcomp.PottsModel(lat, J, jnp.full(n, MIX_MU), MIX_EPSILON, empty=True)
+        return analog.memory.MixtureMemory(model, sampler, structs, max_events=MIX_EVENTS * n)
+
+    return build
+
+
+@eqx.filter_jit
+def _kinetic_runs(keys, model, sampler, cues, steps, max_events):
+    """Recalls from a batch of cues, vmapped (shapes fixed across loads: one compile)."""
+
+    def one(key, cue):
+        return analog.memory.run_kinetics(key, model, sampler, cue, steps, max_events)[0]
+
+    return jax.vmap(one)(keys, cues)
+
+
+def _empty_sites(key, pattern, fraction: float, empty: int):
+    """The cue: `pattern` with exactly round(fraction * n) random sites emptied."""
+    n = pattern.shape[-1]
+    chosen = jax.random.permutation(key, n) < jnp.round(fraction * n)
+    return jnp.where(chosen, empty, pattern).astype(pattern.dtype)
+
+
+def _mixture_evaluate(key, memory, fraction, steps, probes):
+    """Bond overlap of each probed structure's recall with that structure.
+
+    Always runs `probes` recalls (rows beyond the k = min(probes, p) probed structures
+    repeat them and are dropped), so the batch shape does not change with the load."""
+    k = min(probes, memory.n_patterns)
+    rows = jnp.arange(probes) % k
+    k_cue, k_run = jax.random.split(key)
+    empty = memory.model.empty_state
+    targets = memory.patterns[rows]
+    cues = jax.vmap(_empty_sites, (0, 0, None, None))(
+        jax.random.split(k_cue, probes), targets, fraction, empty
+    )
+    keys = jax.random.split(k_run, probes)
+    configs = _kinetic_runs(
+        keys, memory.model, memory.sampler, cues, steps, memory.max_events
+    )
+    overlaps = jax.vmap(memory.overlaps)(configs)  # (probes, p)
+    return overlaps[jnp.arange(k), jnp.arange(k)]
+
+
+# ---- the search ----------------------------------------------------------------------------
 def _loads(cap: int, coarse: bool) -> list[int]:
     """Every load 1..cap, or (smoke) 6 geometrically spaced ones: fewer compiles."""
     if not coarse:
@@ -87,21 +179,79 @@ def _loads(cap: int, coarse: bool) -> list[int]:
     return sorted({int(round(p)) for p in np.geomspace(1, cap, 6)})
 
 
-def _run(rule: str, n: int, probes: int, seed: int, ctx: Context, coarse: bool = False):
-    cap = 2 * n
+def search(key, build, n, loads, *, steps, probes, evaluate):
+    """`learning.memory.capacity` with this race's cue and threshold.
+
+    **Returns:** `(alpha, seen, lower_bound)`: alpha = p_max / n, `seen` = {load: mean
+    overlap} of every load tried, `lower_bound` = whether the largest load succeeded.
+    """
     alpha, seen = learning.memory.capacity(
+        key,
+        build,
+        n,
+        loads,
+        fraction=FRACTION,
+        threshold=THRESHOLD,
+        steps=steps,
+        probes=probes,
+        evaluate=evaluate,
+    )
+    return alpha, seen, bool(seen[max(loads)] >= THRESHOLD)
+
+
+def _measure(alpha: float, seen: dict, lower_bound: bool, n: int) -> list[Measurement]:
+    found = {
+        "lower_bound": lower_bound,
+        "p_max": int(round(alpha * n)),
+        "loads_tried": ",".join(str(p) for p in sorted(seen)),
+    }
+    return [Measurement("capacity_alpha", alpha, "patterns/unit", True, found)]
+
+
+def _run(rule: str, n: int, probes: int, seed: int, ctx: Context, coarse: bool = False):
+    loads = _loads(2 * n, coarse)
+    alpha, seen, lower = search(
         jax.random.key(seed),
         _builder(rule, n),
         n,
-        _loads(cap, coarse),
-        fraction=FRACTION,
-        threshold=THRESHOLD,
+        loads,
         steps=1 if rule == "modern" else SWEEPS,
         probes=probes,
         evaluate=_evaluate(rule),
     )
     ctx.cache[NAME, rule, n] = seen
-    return [Measurement("capacity_alpha", alpha, "patterns/unit", True)]
+    return _measure(alpha, seen, lower, n)
+
+
+def _run_mixture(kinetics: str, n: int, size: str, seed: int, ctx: Context):
+    p_cap = _mixture_cap(n)
+    steps = MIX_SWEEPS[size] if kinetics == "metropolis" else MIX_TIME * n
+    alpha, seen, lower = search(
+        jax.random.key(seed),
+        _mixture_builder(n, kinetics, p_cap),
+        n,
+        _loads(p_cap, size == "smoke"),
+        steps=steps,
+        probes=PROBES[size],
+        evaluate=_mixture_evaluate,
+    )
+    ctx.cache[NAME, "mixture", kinetics, n] = seen
+    return _measure(alpha, seen, lower, n)
+
+
+def _mixture_cap(n: int) -> int:
+    return max(4, n // 4)
+
+
+def _common(size: str, n: int, p_cap: int) -> dict:
+    return dict(
+        N=n,
+        p_cap=p_cap,
+        cue_noise=FRACTION,
+        threshold=THRESHOLD,
+        probes=PROBES[size],
+        search="bisection" if size != "smoke" else "bisection, 6 loads",
+    )
 
 
 def cases(size: str) -> list[Case]:
@@ -111,14 +261,10 @@ def cases(size: str) -> list[Case]:
         for rule in RULES:
             params = dict(
                 rule=rule,
-                N=n,
-                p_cap=2 * n,
-                lower_bound=rule in ("dense", "modern"),
-                cue_noise=FRACTION,
-                threshold=THRESHOLD,
-                probes=PROBES[size],
+                **_common(size, n, 2 * n),
                 sweeps=1 if rule == "modern" else SWEEPS,
                 update="async",
+                overlap="spin",
             )
             if rule == "potts":
                 params["q"] = Q
@@ -128,4 +274,27 @@ def cases(size: str) -> list[Case]:
                 params["beta"] = 1.0
             run = functools.partial(_run, rule, n, PROBES[size], seed, coarse=size == "smoke")
             out.append(Case(f"{rule} N={n}", "molcomp", "neural", params, run, 1, seed))
+    for n in MIX_SIZES[size]:
+        for kinetics in KINETICS:
+            p_cap = _mixture_cap(n)
+            budget = (
+                dict(sweeps=MIX_SWEEPS[size])
+                if kinetics == "metropolis"
+                else dict(T=MIX_TIME * n, max_events=MIX_EVENTS * n)
+            )
+            params = dict(
+                rule="mixture",
+                kinetics=kinetics,
+                **_common(size, n, p_cap),
+                **budget,
+                L=int(round(n**0.5)),
+                epsilon=MIX_EPSILON,
+                mu=MIX_MU,
+                partners=p_cap,
+                overlap="bond",
+            )
+            run = functools.partial(_run_mixture, kinetics, n, size, seed)
+            out.append(
+                Case(f"mixture {kinetics} N={n}", "molcomp", "physical", params, run, 1, seed)
+            )
     return out

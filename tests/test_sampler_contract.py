@@ -160,3 +160,12 @@ def test_vmap_over_chains_equals_loop(runs, name):
 @pytest.mark.parametrize("name", NAMES)
 def test_parameter_changes_do_not_recompile(runs, name):
     contract.check_no_recompile(runs(name), STEPS)
+
+
+def test_trace_counter_sees_a_new_program(runs):
+    """Positive control of `check_no_recompile`: a new number of steps is a new program,
+    and the counting trace_fn sees it."""
+    r = runs("gibbs-generic")
+    before = contract.TRACE.calls
+    contract.sample(r.case, jax.random.key(0), r.state, STEPS + 1)
+    assert contract.TRACE.calls > before

@@ -64,11 +64,19 @@ class NucleationClassifier(eqx.Module):
         return _scores(s.arrangements, s.patch_shape, self.mu(x), self.k)
 
 
+def check_classifier(classifier, name: str = "classifier") -> NucleationClassifier:
+    """`classifier` if it is a `NucleationClassifier`, else a TypeError."""
+    if not isinstance(classifier, NucleationClassifier):
+        raise TypeError(f"{name} must be a NucleationClassifier, got {type(classifier).__name__}")
+    return classifier
+
+
 def batch_scores(classifier: NucleationClassifier, x) -> Float[Array, "b m"]:
     """Surrogate scores of a batch of images (b, F) or (b, h, w).
 
     **Returns:** (b, m) class scores.
     """
+    check_classifier(classifier)
     x = check_features(x, classifier.n_features)
     return jax.vmap(classifier.scores)(jnp.atleast_2d(x))
 

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from molcomp.checks import check_positive_int, check_real
+from molcomp.checks import check_key, check_positive_int, check_real
 
 from ._maps import AssignmentMap, check_assignment
 from ._surrogate import _scores, cross_entropy
@@ -42,6 +42,7 @@ class SwapHillClimb(AbstractTrainer):
 
     def train_map(self, key, structures, x, y, *, k, margin):
         """See `AbstractTrainer.train_map`; the map is an `AssignmentMap`."""
+        check_key("key", key)
         F, N, steps = x.shape[1], structures.n_species, int(self.steps)
         base = AssignmentMap(np.arange(F), N, amplitude=self.amplitude, mu_base=self.mu_base)
         k_init, k_run = jax.random.split(key)

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from molcomp.checks import as_finite_float, check_positive_int, check_real
+from molcomp.checks import as_finite_float, check_key, check_positive_int, check_real
 
 from ._maps import LinearMap
 from ._surrogate import _scores, cross_entropy
@@ -49,6 +49,7 @@ class LinearMapDescent(AbstractTrainer):
 
     def train_map(self, key, structures, x, y, *, k, margin):
         """See `AbstractTrainer.train_map`; the map is a `LinearMap`."""
+        check_key("key", key)
         N, F = structures.n_species, x.shape[1]
         arr, shape = structures.arrangements, structures.patch_shape
         l2, steps = float(self.l2), int(self.steps)

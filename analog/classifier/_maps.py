@@ -153,8 +153,10 @@ class LinearMap(eqx.Module):
     def from_assignment(cls, imap: AssignmentMap, slope: float | None = None) -> LinearMap:
         """The linearisation ln(1 + a x) ~ slope x of an assignment (slope defaults to
         ln(1 + a), exact at x = 0 and x = 1)."""
+        if not isinstance(imap, AssignmentMap):
+            raise TypeError(f"imap must be an AssignmentMap, got {type(imap).__name__}")
         a = float(imap.amplitude)
-        s = np.log1p(a) if slope is None else float(slope)
+        s = np.log1p(a) if slope is None else check_real("slope", slope)
         w = np.zeros((imap.n_species, imap.n_features), np.float32)
         w[np.asarray(imap.species), np.arange(imap.n_features)] = s
         return cls(w, np.full(imap.n_species, float(imap.mu_base), np.float32))

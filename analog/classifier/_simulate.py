@@ -25,10 +25,10 @@ from jaxtyping import Array, Int
 
 import learning
 import molcomp
-from molcomp.checks import as_finite_float, check_positive_int
+from molcomp.checks import as_finite_float, check_key, check_positive_int, check_real, is_concrete
 from molcomp.structures import Structures
 
-from ._classifier import NucleationClassifier
+from ._classifier import NucleationClassifier, check_classifier
 from ._maps import check_features
 
 
@@ -44,6 +44,11 @@ def mixture(classifier: NucleationClassifier, x, epsilon=8.0, beta=1.0) -> molco
 
     **Returns:** `molcomp.PottsModel(lattice, J, mu, beta, empty=True)`.
     """
+    check_classifier(classifier)
+    if is_concrete(epsilon):
+        check_real("epsilon", epsilon, minimum=0.0, strict=True)
+    if is_concrete(beta):
+        check_real("beta", beta, minimum=0.0)
     x = check_features(x, classifier.n_features)
     if x.ndim != 1:
         raise ValueError(f"x must be one image, got shape {x.shape}")
@@ -117,6 +122,8 @@ def default_sampler(structs: Structures) -> molcomp.Metropolis:
 
     **Returns:** `molcomp.Metropolis(proposal="neighbour", partners=m)`.
     """
+    if not isinstance(structs, Structures):
+        raise TypeError(f"structs must be molcomp Structures, got {type(structs).__name__}")
     return molcomp.Metropolis(proposal="neighbour", partners=int(structs.m))
 
 
@@ -175,6 +182,9 @@ def simulate(
 
     **Returns:** a `SimulationResult`.
     """
+    check_key("key", key)
+    check_classifier(classifier)
+    check_real("epsilon", epsilon, minimum=0.0, strict=True)
     x = check_features(x, classifier.n_features)
     single = x.ndim == 1
     x = jnp.atleast_2d(x)

@@ -14,7 +14,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float
 
-from molcomp.checks import as_finite_float, check_positive_int, check_real
+from molcomp.checks import as_finite_float, check_key, check_positive_int, check_real
 
 from ._maps import AssignmentMap
 from ._surrogate import _scores, cross_entropy
@@ -35,6 +35,9 @@ def sinkhorn(logits: Float[Array, "F N"], iterations: int = 30) -> Float[Array, 
 
     **Returns:** (F, N) soft assignment.
     """
+    iterations = check_positive_int("iterations", iterations)
+    if jnp.ndim(logits) != 2:
+        raise ValueError(f"logits must have shape (F, N), got {jnp.shape(logits)}")
     F, N = logits.shape
     if F > N:
         raise ValueError(f"logits must have F <= N (features <= species), got {logits.shape}")
@@ -108,6 +111,7 @@ class SinkhornAssignment(AbstractTrainer):
 
     def train_map(self, key, structures, x, y, *, k, margin):
         """See `AbstractTrainer.train_map`; the map is an `AssignmentMap`."""
+        check_key("key", key)
         F, N = x.shape[1], structures.n_species
         a, mu0, iterations = float(self.amplitude), float(self.mu_base), int(self.iterations)
         steps = int(self.steps)

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
-from molcomp.checks import check_positive_int
+from molcomp.checks import check_positive_int, check_real, is_concrete
 from molcomp.structures import Structures
 
 WINDOW = 5  # Evans et al.: 5 x 5 windows
@@ -81,6 +81,8 @@ def cross_entropy(
     large-margin cross-entropy): the loss keeps falling until the right structure
     leads the others by well over gamma ln units, not merely until it wins.
     """
+    if is_concrete(margin):
+        check_real("margin", margin, minimum=0.0)
     wrong = 1.0 - jax.nn.one_hot(labels, scores.shape[-1], dtype=scores.dtype)
     logp = jax.nn.log_softmax(scores + margin * wrong, axis=-1)
     return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=-1))

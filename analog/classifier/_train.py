@@ -19,7 +19,7 @@ import time
 import jax.numpy as jnp
 import numpy as np
 
-from molcomp.checks import check_real
+from molcomp.checks import check_key, check_real
 from molcomp.structures import Structures
 
 from ._classifier import NucleationClassifier, batch_scores
@@ -109,6 +109,7 @@ def train(
     analog.classifier.predict(clf, x)
     ```
     """
+    check_key("key", key)
     trainer = check_trainer(trainer)
     if not isinstance(structures, Structures):
         raise TypeError(f"structures must be molcomp Structures, got {type(structures).__name__}")

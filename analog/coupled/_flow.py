@@ -26,7 +26,14 @@ import networkx as nx
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from molcomp.checks import check_positive_int, check_real
+from molcomp.checks import (
+    as_finite_float,
+    check_fraction,
+    check_nonnegative_int,
+    check_positive_int,
+    check_real,
+    is_concrete,
+)
 
 
 class FlowNetwork(eqx.Module):
@@ -46,18 +53,37 @@ class FlowNetwork(eqx.Module):
     n_nodes: int = eqx.field(static=True)
 
     def __init__(self, edges, conductances, n_nodes: int):
-        e = jnp.asarray(edges, jnp.int32)
-        if e.ndim != 2 or e.shape[1] != 2 or e.shape[0] < 1:
-            raise ValueError(f"edges must have shape (E, 2) with E >= 1, got {e.shape}")
-        k = jnp.broadcast_to(jnp.asarray(conductances, jnp.float32), (e.shape[0],))
-        if bool(jnp.any(k < 0)):
-            raise ValueError("conductances must be >= 0")
-        self.edges, self.conductances = e, k
         self.n_nodes = check_positive_int("n_nodes", n_nodes)
+        raw = np.asarray(edges)
+        if raw.ndim != 2 or raw.shape[1] != 2 or raw.shape[0] < 1:
+            raise ValueError(f"edges must have shape (E, 2) with E >= 1, got {raw.shape}")
+        if not np.issubdtype(raw.dtype, np.integer):
+            raise ValueError(f"edges must hold integer node indices, got dtype {raw.dtype}")
+        if raw.min() < 0 or raw.max() >= self.n_nodes:
+            raise ValueError(
+                f"edges must hold node indices in [0, n_nodes) = [0, {self.n_nodes}), got "
+                f"values in [{raw.min()}, {raw.max()}]"
+            )
+        e = jnp.asarray(raw, jnp.int32)
+        if is_concrete(conductances):
+            k = as_finite_float("conductances", conductances)
+            if np.any(k < 0):
+                raise ValueError(f"conductances must be >= 0, got min {k.min()}")
+            try:
+                k = np.broadcast_to(k, (e.shape[0],))
+            except ValueError as err:
+                raise ValueError(
+                    f"conductances must be a scalar or have shape ({e.shape[0]},) (one per "
+                    f"edge), got {k.shape}"
+                ) from err
+        k = jnp.broadcast_to(jnp.asarray(conductances, jnp.float32), (e.shape[0],))
+        self.edges, self.conductances = e, k
 
     @classmethod
     def from_graph(cls, graph: nx.Graph, conductances=1.0) -> FlowNetwork:
         """Nodes are numbered in `graph.nodes` order."""
+        if not isinstance(graph, nx.Graph):
+            raise TypeError(f"graph must be a networkx Graph, got {type(graph).__name__}")
         index = {v: i for i, v in enumerate(graph.nodes)}
         edges = np.array([(index[u], index[v]) for u, v in graph.edges], np.int32)
         if edges.size == 0:
@@ -99,11 +125,29 @@ class CoupledTask(eqx.Module):
     ground: int = eqx.field(static=True)
 
     def __check_init__(self):
+        for name in ("inputs", "outputs"):
+            nodes = getattr(self, name)
+            if not isinstance(nodes, tuple):
+                raise TypeError(f"{name} must be a tuple of node indices, got {nodes!r}")
+            for v in nodes:
+                check_nonnegative_int(name, v)
+        check_nonnegative_int("ground", self.ground)
         nodes = (*self.inputs, *self.outputs, self.ground)
         if len(set(nodes)) != len(nodes):
             raise ValueError(f"inputs, outputs and ground must be distinct nodes, got {nodes}")
         if not self.inputs or not self.outputs:
             raise ValueError("need at least one input and one output node")
+
+    def check_network(self, net) -> FlowNetwork:
+        """`net` if it is a `FlowNetwork` holding every node of the task, else an error."""
+        if not isinstance(net, FlowNetwork):
+            raise TypeError(f"net must be a FlowNetwork, got {type(net).__name__}")
+        top = max(*self.inputs, *self.outputs, self.ground)
+        if top >= net.n_nodes:
+            raise ValueError(
+                f"task node {top} does not exist in a network of n_nodes={net.n_nodes}"
+            )
+        return net
 
     def free(self, net: FlowNetwork, x) -> Float[Array, " n"]:
         """Pressures of the free state: inputs held at `x`, ground at 0."""
@@ -130,12 +174,25 @@ def coupled_grad(net: FlowNetwork, task: CoupledTask, xs, ys, eta: float = 0.1):
 
     - `net`: the `FlowNetwork`; `task`: its `CoupledTask`.
     - `xs`: (b, inputs) input pressures; `ys`: (b, outputs) target output pressures.
-    - `eta`: the nudge, > 0.
+    - `eta`: the nudge, a fraction in (0, 1] of the way to the target.
 
     **Returns:** `(grads, error)`: grads shaped like the trainable part of `net` (the
     conductances), and the free state's mean error.
     """
-    eta = check_real("eta", eta, minimum=0.0, strict=True)
+    eta = check_fraction("eta", eta, open_low=True)
+    if not isinstance(task, CoupledTask):
+        raise TypeError(f"task must be a CoupledTask, got {type(task).__name__}")
+    task.check_network(net)
+    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
+    if xs.ndim != 2 or xs.shape[1] != len(task.inputs):
+        raise ValueError(
+            f"xs must have shape (b, {len(task.inputs)}) (one value per input node), got {xs.shape}"
+        )
+    if ys.shape != (xs.shape[0], len(task.outputs)):
+        raise ValueError(
+            f"ys must have shape ({xs.shape[0]}, {len(task.outputs)}) (one target per output "
+            f"node), got {ys.shape}"
+        )
     fixed = (*task.inputs, task.ground, *task.outputs)
     out = jnp.asarray(task.outputs)
 
@@ -153,4 +210,8 @@ def coupled_grad(net: FlowNetwork, task: CoupledTask, xs, ys, eta: float = 0.1):
 
 def clip(net: FlowNetwork, minimum: float = 1e-6) -> FlowNetwork:
     """Conductances kept >= `minimum` (>= 0; a small floor keeps the solve regular)."""
+    if not isinstance(net, FlowNetwork):
+        raise TypeError(f"net must be a FlowNetwork, got {type(net).__name__}")
+    if is_concrete(minimum):
+        check_real("minimum", minimum, minimum=0.0)
     return eqx.tree_at(lambda n: n.conductances, net, jnp.maximum(net.conductances, minimum))

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 import learning
-from molcomp.checks import check_fraction, check_positive_int
+from molcomp.checks import check_fraction, check_key, check_positive_int
 
 from ._sampling import sample_positions
 from ._task import ClusterDesign, depth_only, pair_gradient
@@ -101,6 +101,7 @@ class TrajectoryEstimator(AbstractDesignEstimator):
 
     def estimate(self, key, task, model, sampler, positions, steps):
         """See `AbstractDesignEstimator.estimate`."""
+        check_key("key", key)
         state = sampler.init(model, positions, extra_capacity=task.n_particles)
         every = self.checkpoint_every
         value, g = _trajectory(key, task, model, sampler, state, steps, every)
@@ -157,6 +158,7 @@ class AbstractEquilibriumEstimator(AbstractDesignEstimator):
 
     def estimate(self, key, task, model, sampler, positions, steps):
         """See `AbstractDesignEstimator.estimate`."""
+        check_key("key", key)
         samples, final = sample_positions(
             key, task, model, sampler, positions, steps, burn_in=self.burn_in,
             every=self.every,

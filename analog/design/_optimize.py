@@ -11,10 +11,10 @@ import numpy as np
 import optax
 
 from molcomp import particles
-from molcomp.checks import check_positive_int, check_real
+from molcomp.checks import check_key, check_positive_int, check_real
 
 from ._estimators import AbstractDesignEstimator, DesignGrad, check_estimator
-from ._sampling import design_sampler
+from ._sampling import check_sampler, check_task, design_sampler
 from ._task import ClusterDesign
 
 
@@ -59,8 +59,12 @@ def design_grad(
     out = analog.design.design_grad(key, task, depth, task.start(64), 400, estimator=est)
     ```
     """
+    check_key("key", key)
+    check_task(task)
     estimator = check_estimator(estimator)
     steps = check_positive_int("steps", steps, minimum=2)
+    if sampler is not None:
+        check_sampler(sampler)
     estimator.check_task(task)
     model = task.model(depth)
     x = _check_positions(task, positions)
@@ -114,7 +118,12 @@ def optimize_depths(
 
     **Returns:** a `DesignHistory`.
     """
+    check_key("key", key)
+    check_task(task)
     estimator = check_estimator(estimator)
+    if sampler is not None:
+        check_sampler(sampler)
+    check_positive_int("steps", steps, minimum=2)
     updates = check_positive_int("updates", updates)
     chains = check_positive_int("chains", chains)
     learning_rate = check_real("learning_rate", learning_rate, minimum=0, strict=True)

@@ -10,7 +10,7 @@ import numpy as np
 
 import molcomp
 from molcomp import particles
-from molcomp.checks import check_fraction, check_nonnegative_int, check_positive_int
+from molcomp.checks import check_fraction, check_key, check_nonnegative_int, check_positive_int
 
 from ._task import ClusterDesign
 
@@ -21,12 +21,31 @@ def design_sampler(task: ClusterDesign) -> particles.Brownian:
 
     **Returns:** a `molcomp.particles.Brownian`.
     """
+    check_task(task)
     skin = min(1.0, 0.5 * min(task.box) - task.cutoff)
     return particles.Brownian(dt=2e-3, dr_threshold=skin)
 
 
 def _positions(model, x):
     return x
+
+
+def check_task(task, name: str = "task") -> ClusterDesign:
+    """`task` if it is a `ClusterDesign`, else a TypeError."""
+    if not isinstance(task, ClusterDesign):
+        raise TypeError(f"{name} must be a ClusterDesign, got {type(task).__name__}")
+    return task
+
+
+def check_sampler(sampler, name: str = "sampler"):
+    """`sampler` if it is a particle sampler (`molcomp.particles.Brownian`, ...), else
+    a TypeError."""
+    if not isinstance(sampler, particles.AbstractParticleSampler):
+        raise TypeError(
+            f"{name} must be a molcomp particle sampler such as "
+            f"molcomp.particles.Brownian(dt=...), got {type(sampler).__name__} {sampler!r}"
+        )
+    return sampler
 
 
 def sample_positions(key, task, model, sampler, positions, steps, *, burn_in=0.5, every=10):
@@ -44,6 +63,9 @@ def sample_positions(key, task, model, sampler, positions, steps, *, burn_in=0.5
     **Returns:** `(samples, final)`: (s, n, dim) samples from after the burn-in, one
     every `every` steps of every chain, and the final positions (chains, n, dim).
     """
+    check_key("key", key)
+    check_task(task)
+    check_sampler(sampler)
     steps = check_positive_int("steps", steps)
     burn_in = check_fraction("burn_in", burn_in, open_high=True)
     every = check_positive_int("every", every)
@@ -64,6 +86,7 @@ def target_configurations(task: ClusterDesign, samples, min_yield: int = 1):
 
     **Returns:** (m', n, dim), possibly empty.
     """
+    check_task(task)
     min_yield = check_nonnegative_int("min_yield", min_yield)
     x = jnp.asarray(samples)
     t, _ = _hard_counts(task, x)
@@ -83,8 +106,12 @@ def equilibrium_yields(key, task: ClusterDesign, depth, *, chains: int, steps: i
 
     **Returns:** `(target, competitor)` mean yields per configuration (floats).
     """
+    check_key("key", key)
+    check_task(task)
+    chains = check_positive_int("chains", chains)
+    steps = check_positive_int("steps", steps)
     model = task.model(depth)
-    sampler = design_sampler(task) if sampler is None else sampler
+    sampler = design_sampler(task) if sampler is None else check_sampler(sampler)
     samples, _ = sample_positions(key, task, model, sampler, task.start(chains), steps)
     t, c = _hard_counts(task, samples)
     return float(np.mean(t)), float(np.mean(c))

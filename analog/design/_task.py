@@ -32,7 +32,7 @@ import numpy as np
 from jaxtyping import Array, Int
 
 from molcomp import particles
-from molcomp.checks import check_positive_int, check_real
+from molcomp.checks import as_finite_float, check_positive_int, check_real
 
 MAX_PARTICLES = 10  # placements are enumerated over permutations of the particles
 
@@ -137,6 +137,10 @@ class ClusterDesign(eqx.Module):
             _check_graph("competitor", competitor, counts)
         contact = check_real("contact", contact, minimum=0, strict=True)
         width = check_real("width", width, minimum=0, strict=True)
+        sigma = check_real("sigma", sigma, minimum=0, strict=True)
+        alpha = check_real("alpha", alpha, minimum=0, strict=True)
+        core = check_real("core", core, minimum=0, strict=True)
+        cutoff = check_real("cutoff", cutoff, minimum=0, strict=True)
         if not sigma < contact < cutoff:
             raise ValueError(
                 f"contact must lie between sigma and cutoff ({sigma}, {cutoff}), got {contact}"
@@ -147,13 +151,17 @@ class ClusterDesign(eqx.Module):
         )
         if self.n_species <= s.max():
             raise ValueError(f"n_species must exceed every species label, got {n_species}")
-        self.box = tuple(float(b) for b in box)
+        b = as_finite_float("box", box)
+        if b.ndim != 1 or b.size not in (2, 3):
+            raise ValueError(f"box must list 2 or 3 side lengths, got {box!r}")
+        self.box = tuple(float(v) for v in b)
         self.contact, self.width = float(contact), float(width)
         self.sigma, self.alpha, self.core, self.cutoff = sigma, alpha, core, cutoff
         self.target_masks = jnp.asarray(placement_masks(self.species, target))
         empty = np.zeros((0, s.size, s.size), np.int8)
         other = empty if competitor is None else placement_masks(self.species, competitor)
         self.competitor_masks = jnp.asarray(other)
+        self.model(np.zeros((self.n_species,) * 2))  # the potential and box, validated now
 
     @property
     def n_particles(self) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import jax
 import numpy as np
 
-from molcomp.checks import check_fraction
+from molcomp.checks import as_finite_float, check_fraction, check_key, check_positive_int
 
 from ._mixture import MixtureMemory
 from ._recall import success_fraction
@@ -26,9 +26,14 @@ def crossing(ms: Sequence[float], fractions: Sequence[float], level: float = 0.9
 
     **Returns:** m_max (a float).
     """
-    ms, fr = np.asarray(ms, float), np.asarray(fractions, float)
-    if ms.size == 0 or ms.size != fr.size:
+    level = check_fraction("level", level)
+    ms, fr = as_finite_float("ms", ms), as_finite_float("fractions", fractions)
+    if ms.ndim != 1 or ms.size == 0 or ms.shape != fr.shape:
         raise ValueError(f"ms and fractions must be non-empty and equally long, got {ms}, {fr}")
+    if np.any(np.diff(ms) <= 0):
+        raise ValueError(f"ms must be increasing, got {ms.tolist()}")
+    if np.any((fr < 0) | (fr > 1)):
+        raise ValueError(f"fractions must be success fractions in [0, 1], got {fr.tolist()}")
     below = np.flatnonzero(fr < level)
     if below.size == 0:
         return float(ms[-1])
@@ -64,9 +69,17 @@ def mixture_capacity(
 
     **Returns:** `(m_max, {m: success fraction})`.
     """
-    ms = sorted(int(m) for m in ms)
-    if not ms or ms[0] < 1:
-        raise ValueError(f"ms must be non-empty positive integers, got {ms}")
+    check_key("key", key)
+    if not callable(build):
+        raise TypeError(f"build must be a callable build(key, m) -> MixtureMemory, got {build!r}")
+    if isinstance(ms, str) or not hasattr(ms, "__iter__"):
+        raise TypeError(f"ms must be a sequence of positive integers, got {ms!r}")
+    ms = sorted({check_positive_int("ms", m) for m in ms})
+    if not ms:
+        raise ValueError("ms must hold at least one number of structures, got none")
+    runs = check_positive_int("runs", runs)
+    steps = check_positive_int("steps", steps)
+    k = check_positive_int("k", k)
     level = check_fraction("level", level)
     seen = {}
     for m in ms:

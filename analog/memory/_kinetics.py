@@ -6,6 +6,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 import molcomp
+from molcomp.checks import check_key
 
 
 def check_kinetics(sampler, name: str = "sampler") -> None:
@@ -36,6 +37,8 @@ def run_kinetics(key, model, sampler, cue, steps, max_events):
     was reached on the common clock (`steps` for Metropolis, one attempt per site per
     unit; for Gillespie `steps / rate`, or less when `max_events` ran out first).
     """
+    check_key("key", key)
+    check_kinetics(sampler)
     start = sampler.init(model, cue)
     state = continue_kinetics(key, model, sampler, start, steps, max_events)
     if isinstance(sampler, molcomp.Gillespie):

@@ -19,7 +19,14 @@ from jaxtyping import Array, Float, Int
 import learning
 import molcomp
 from molcomp import structures as st
-from molcomp.checks import check_positive_int
+from molcomp.checks import (
+    as_finite_float,
+    check_fraction,
+    check_key,
+    check_nonnegative_int,
+    check_positive_int,
+    is_concrete,
+)
 
 from ._kinetics import check_kinetics, run_kinetics
 
@@ -64,6 +71,8 @@ class MixtureMemory(learning.memory.AbstractMemory):
     def recall(self, key, cue, steps: int = 100):
         """Run the kinetics from `cue` for `steps` sweeps (Metropolis) or `steps / rate`
         of physical time (Gillespie); returns the final configuration."""
+        check_key("key", key)
+        steps = check_positive_int("steps", steps)
         return run_kinetics(key, self.model, self.sampler, cue, steps, self.max_events)[0]
 
     def overlaps(self, state) -> Float[Array, " m"]:
@@ -72,6 +81,9 @@ class MixtureMemory(learning.memory.AbstractMemory):
 
     def corrupt(self, key, pattern, fraction: float):
         """`pattern` with each occupied site emptied with probability `fraction`."""
+        check_key("key", key)
+        if is_concrete(fraction):
+            fraction = check_fraction("fraction", fraction)
         drop = jax.random.bernoulli(key, fraction, pattern.shape)
         return jnp.where(drop, self.model.empty_state, pattern).astype(pattern.dtype)
 
@@ -88,10 +100,14 @@ def seed(structs: st.Structures, alpha: int, k: int) -> Int[Array, " n"]:
 
     **Returns:** (n,) configuration.
     """
+    if not isinstance(structs, st.Structures):
+        raise TypeError(f"structs must be molcomp Structures, got {type(structs).__name__}")
     if structs.patch_shape is None:
         raise ValueError("seed needs structures on a rectangular patch of a square lattice")
-    if not 0 <= alpha < structs.m:
+    alpha = check_nonnegative_int("alpha", alpha)
+    if alpha >= structs.m:
         raise ValueError(f"alpha must be in [0, {structs.m}), got {alpha}")
+    k = check_positive_int("k", k)
     h, w = structs.patch_shape
     if not 1 <= k <= min(h, w):
         raise ValueError(f"k must be in [1, {min(h, w)}] for a {h} x {w} patch, got {k}")
@@ -108,6 +124,12 @@ def enrich(model: molcomp.PottsModel, structs: st.Structures, alpha: int, k: int
 
     **Returns:** a `molcomp.PottsModel` (the same lattice, couplings and beta).
     """
+    if not isinstance(model, molcomp.PottsModel) or not model.empty:
+        raise TypeError(
+            f"model must be a molcomp.PottsModel with empty=True, got {type(model).__name__}"
+        )
+    if is_concrete(delta):
+        as_finite_float("delta", delta, ())
     block = seed(structs, alpha, k)
     hot = jnp.zeros(model.q + 1, bool).at[block].set(True)[: model.q]
     mu = model.mu + jnp.where(hot, jnp.asarray(delta, jnp.float32), 0.0)

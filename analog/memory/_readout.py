@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from molcomp import structures as st
+from molcomp.checks import check_fraction, check_positive_int
 
 from ._mixture import SUCCESS
 
@@ -55,6 +56,9 @@ def readout(structs: st.Structures, configs, threshold: float = 0.2) -> Readout:
 
     **Returns:** a `Readout` with one entry per run.
     """
+    if not isinstance(structs, st.Structures):
+        raise TypeError(f"structs must be molcomp Structures, got {type(structs).__name__}")
+    threshold = check_fraction("threshold", threshold)
     configs = jnp.atleast_2d(jnp.asarray(configs))
     ov = np.asarray(_bond_overlaps(structs, configs))
     host = np.asarray(configs)
@@ -112,6 +116,12 @@ def phase(
 
     **Returns:** one phase name (from `PHASES`) per run.
     """
+    if not isinstance(out, Readout):
+        raise TypeError(f"out must be a Readout (from `readout`), got {type(out).__name__}")
+    n_sites = check_positive_int("n_sites", n_sites)
+    dense = check_fraction("dense", dense)
+    ordered = check_fraction("ordered", ordered)
+    assembled = check_fraction("assembled", assembled)
     phases = []
     for i in range(len(out.error)):
         if out.occupancy[i] < dense:

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from molcomp.checks import check_positive_int
+from molcomp.checks import check_fraction, check_key, check_positive_int
 
 from ._kinetics import run_kinetics
 from ._mixture import MixtureMemory, seed
@@ -29,7 +29,15 @@ def _batch(keys, model, sampler, cues, steps, max_events):
     return jax.vmap(one)(keys, cues)
 
 
+def _check_memory(memory) -> MixtureMemory:
+    if not isinstance(memory, MixtureMemory):
+        raise TypeError(f"memory must be a MixtureMemory, got {type(memory).__name__}")
+    return memory
+
+
 def _recall(key, memory: MixtureMemory, cue, steps: int):
+    check_key("key", key)
+    _check_memory(memory)
     cue = jnp.asarray(cue)
     n = memory.model.lattice.n_sites
     if cue.ndim not in (1, 2) or cue.shape[-1] != n:
@@ -53,6 +61,7 @@ def mixture_recall(key, memory: MixtureMemory, cue, steps: int = 100, threshold:
 
     **Returns:** `(configs, Readout)`, configs shaped like `cue`.
     """
+    threshold = check_fraction("threshold", threshold)
     configs, _ = _recall(key, memory, cue, steps)
     if jnp.ndim(cue) == 1:
         configs = configs[0]
@@ -92,8 +101,10 @@ def seeded_recalls(key, memory: MixtureMemory, runs: int, steps: int, k: int) ->
 
     **Returns:** a `SeededRecalls`.
     """
+    check_key("key", key)
     runs = check_positive_int("runs", runs)
-    m = memory.structures.m
+    steps = check_positive_int("steps", steps)
+    m = _check_memory(memory).structures.m
     alphas = np.arange(runs) % m
     cues = jnp.stack([seed(memory.structures, int(a), k) for a in range(m)])[alphas]
     configs, elapsed = _recall(key, memory, cues, steps)

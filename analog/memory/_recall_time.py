@@ -10,7 +10,7 @@ import numpy as np
 
 import molcomp
 from molcomp import structures as st
-from molcomp.checks import check_positive_int, check_real
+from molcomp.checks import check_key, check_positive_int, check_real
 
 from ._kinetics import check_kinetics, continue_kinetics
 from ._mixture import SUCCESS
@@ -63,10 +63,17 @@ def recall_times(
     structure `alphas[r]` with error < 0.05, on the common clock (attempts per site:
     sweeps, or rate x physical time); `inf` for runs that never did within the budget.
     """
+    check_key("key", key)
+    if not isinstance(structs, st.Structures):
+        raise TypeError(f"structs must be molcomp Structures, got {type(structs).__name__}")
+    check_kinetics(sampler)
+    max_events = check_positive_int("max_events", max_events)
     cues = jnp.atleast_2d(jnp.asarray(cues))
     alphas = np.asarray(alphas)
     if alphas.shape != cues.shape[:1]:
         raise ValueError(f"alphas must have shape ({cues.shape[0]},), got {alphas.shape}")
+    if alphas.size and not np.issubdtype(alphas.dtype, np.integer):
+        raise ValueError(f"alphas must be integer structure indices, got dtype {alphas.dtype}")
     if alphas.size and not (alphas.min() >= 0 and alphas.max() < structs.m):
         raise ValueError(f"alphas must lie in [0, {structs.m}), got {alphas}")
     segments = check_positive_int("segments", segments)

@@ -34,6 +34,8 @@ MAX_LINKER_STATES = 1 << 20
 
 def face_pairs(lattice: Lattice) -> np.ndarray:
     """(n_bonds, 2) flat face indices i * z + d of the two faces of every bond."""
+    if not isinstance(lattice, Lattice):
+        raise TypeError(f"lattice must be a molcomp Lattice, got {type(lattice).__name__}")
     nb, mask = np.asarray(lattice.neighbours), np.asarray(lattice.mask)
     n, z = nb.shape
     used = np.zeros((n, z), bool)
@@ -66,6 +68,10 @@ class ExplicitLinkerLattice(eqx.Module):
     pairs: tuple[tuple[int, int], ...] = eqx.field(static=True)
 
     def __init__(self, lattice, J0, mu, linkers: Linkers):
+        if not isinstance(linkers, Linkers):
+            raise TypeError(f"linkers must be a Linkers, got {type(linkers).__name__}")
+        if not isinstance(lattice, Lattice):
+            raise TypeError(f"lattice must be a molcomp Lattice, got {type(lattice).__name__}")
         q = linkers.n_species
         if jnp.shape(J0) != (q, q) or jnp.shape(mu) != (q,):
             raise ValueError(

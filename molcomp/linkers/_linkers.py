@@ -34,6 +34,7 @@ from jaxtyping import Array, Float
 
 from ..checks import as_finite_float, check_positive_int, check_real, is_concrete
 from ..interactions._interactions import Couplings
+from ..lattice._lattice import Lattice
 from ..potts._potts import PottsModel
 
 
@@ -110,6 +111,8 @@ class Linkers(eqx.Module):
     def effective_model(self, lattice, J0, mu) -> PottsModel:
         """The lattice Potts model (with an empty state) the linkers integrate out to;
         z = lattice.max_degree faces per site. Differentiable in the linkers."""
+        if not isinstance(lattice, Lattice):
+            raise TypeError(f"lattice must be a molcomp Lattice, got {type(lattice).__name__}")
         J = self.effective_couplings(J0)
         iu, ju = np.triu_indices(self.n_species)
         couplings = Couplings(J[iu, ju], q=self.n_species)

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ..checks import check_fraction, check_positive_int, check_real
+from ..checks import check_fraction, check_key, check_positive_int, check_real
 from ..samplers._base import AbstractSampler, SamplerInfo
 from ._particles import LinkerParticles, LinkerState, _ball_volume
 
@@ -104,6 +104,7 @@ class LinkerMonteCarlo(AbstractSampler):
     ) -> tuple[LinkerState, LinkerInfo]:
         """One try of each move; vmapped over a leading chain axis if present (one key
         per chain, split from `key`)."""
+        check_key("key", key)
         if state.position.ndim == 3:
             keys = jax.random.split(key, state.position.shape[0])
             return jax.vmap(lambda k, s: self.step(k, model, s))(keys, state)

@@ -43,7 +43,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from .._model import AbstractEnergyModel
-from ..checks import as_finite_float, check_real
+from ..checks import as_finite_float, check_positive_int, check_real
 from ..particles._particles import ParticleMixture, well_shape
 from ._linkers import Linkers
 
@@ -277,6 +277,7 @@ class LinkerParticles(AbstractEnergyModel):
         return np.concatenate(u)[: r.size].reshape(*r.shape, q, q).astype(np.float64)
 
     def _arm_nodes(self, n):
+        n = check_positive_int("nodes", n)
         return _gauss([0.0, float(self.arm_sigma), self.arm_range], n)
 
     def binding_constants(self, nodes: int = 48) -> np.ndarray:
@@ -294,6 +295,7 @@ class LinkerParticles(AbstractEnergyModel):
     def contact_couplings(self, nodes: int = 48) -> np.ndarray:
         """J0_ab = -ln <e^{-U0_ab}> over the contact ball r < 2 r_b, shape (q, q)."""
         dim, rc = self.mixture.dim, self.contact_range
+        nodes = check_positive_int("nodes", nodes)
         r, w = _gauss(self._contact_edges(0.0, rc), nodes)
         z = _sphere_area(dim) * np.einsum("i,iab->ab", w * r ** (dim - 1), np.exp(-self._u0(r)))
         return -np.log(z / _ball_volume(dim, rc))
@@ -301,6 +303,7 @@ class LinkerParticles(AbstractEnergyModel):
     def outside_volume(self, nodes: int = 48) -> np.ndarray:
         """int over the box outside the contact ball of e^{-U0_ab}, shape (q, q)."""
         m, dim, rc = self.mixture, self.mixture.dim, self.contact_range
+        nodes = check_positive_int("nodes", nodes)
         out = np.full((m.n_species,) * 2, self.volume - _ball_volume(dim, rc))
         if m.cutoff > rc:
             r, w = _gauss(self._contact_edges(rc, m.cutoff), nodes)
@@ -313,6 +316,7 @@ class LinkerParticles(AbstractEnergyModel):
         (V_c e^{-J0} K_a K_b), from a triple quadrature over the two arm radii and
         their relative angle."""
         dim = self.mixture.dim
+        angles = check_positive_int("angles", angles, minimum=8)
         r, w = self._arm_nodes(nodes)
         phi, wphi = _gauss(np.linspace(0, np.pi, angles // 8 + 1), 8)
         if dim == 3:
@@ -335,7 +339,14 @@ class LinkerParticles(AbstractEnergyModel):
         """The integrated-out `Linkers` (z, K and the bridge factor v of `pair`) that
         give the effective coupling J~ of that species pair. `Linkers` holds one v, so
         every linker species must share it for this pair (true for L = 1)."""
-        a, b = pair
+        q = self.mixture.n_species
+        if (
+            not isinstance(pair, tuple | list)
+            or len(pair) != 2
+            or not all(isinstance(s, int | np.integer) and 0 <= s < q for s in pair)
+        ):
+            raise ValueError(f"pair must be two species in [0, {q}), got {pair!r}")
+        a, b = (int(s) for s in pair)
         v = self.bridge_factors()[a, b]
         if np.ptp(v) > 1e-6 * max(abs(v).max(), 1e-30):
             raise ValueError(
@@ -357,6 +368,8 @@ def pair_prediction(model: LinkerParticles) -> dict[str, np.ndarray]:
     (1 + S_a)(1 + S_b) like the rest of the box; an unbridged face is bound with
     probability S / (1 + S).
     """
+    if not isinstance(model, LinkerParticles):
+        raise TypeError(f"model must be a LinkerParticles, got {type(model).__name__}")
     species = np.asarray(model.mixture.species)
     if species.shape != (2,):
         raise ValueError(f"pair_prediction needs 2 observed particles, got {species.size}")

@@ -2,18 +2,38 @@
 typed diagnostics, and the run hooks through which `molcomp.sample` drives it.
 
 A particle sampler (`Brownian`, `Langevin`) keeps its state as an `eqx.Module` with
-at least `position` ((n, dim) or (chains, n, dim)) and `neighbors` (a jax-md Dense
-`NeighborList`), and honours the sampler contract `state = sampler.init(model,
-positions)`, `state, info = sampler.step(key, model, state)` with info a
-`ParticleInfo`. It is batch-native: one `step` moves every chain of the state, with one
-neighbour-list rebuild decision for all of them, so `advance` calls `step` directly.
+at least `position` ((n, dim) or (chains, n, dim)), `neighbors` (a jax-md Dense
+`NeighborList`) and `steps` (the steps taken since `init`, the dynamics' clock), and
+honours the sampler contract `state = sampler.init(model, positions)`,
+`state, info = sampler.step(key, model, state)` with info a `ParticleInfo`. It is
+batch-native: one `step` moves every chain of the state, with one neighbour-list
+rebuild decision for all of them, so `advance` calls `step` directly.
 
 Overflow: a list with too little capacity sets jax-md's sticky error bit. A step that
 sees it leaves the state where it was (the chain freezes) and reports
 `info.overflow`. `molcomp.sample` executes chunks of steps; after a chunk that
 overflowed, `recover` reallocates the list with more room at the chunk's starting
-positions and the driver redoes the chunk with the same keys, so the trajectory equals
-(to floating-point summation order) one started with a large enough buffer.
+positions and the driver redoes the chunk with the same keys. What holds then, exactly:
+every list, before and after, holds every pair within the cutoff, so the recovered run
+computes the same pair forces as a run that never overflowed; only the float32
+summation order of a particle's force over its list row can differ, and it depends on
+the row's width (the capacity) and the order of the neighbours in it. So the run is
+bit-identical to one allocated from the start at the same final capacity (tested on
+CPU with the all-pairs build, including a recovery in a later chunk), and equal to
+one allocated at any other capacity up to floating-point summation order (a few 1e-6
+on coordinates of order 1 after hundreds of steps). With cell lists (from
+`CELL_LIST_MIN_PARTICLES` particles) a neighbour's place in a row depends on where
+the list was built, so there only the second statement is promised.
+
+Faults (`check_finite`, on by default): a step from a state with a non-finite position
+(or momentum) leaves it as it is and does not advance `steps`, so a chunk that went
+non-finite ends on the first non-finite configuration, and `recover` raises a
+`FloatingPointError` naming that step, the chain and the particle. The check costs one
+`isfinite` reduction over the positions per step and one per chunk on the host.
+`init` rejects particles closer than `min_separation * sigma` (coincident particles
+have no force direction: their force is NaN), and `check_model` (at `init` and at
+every `molcomp.sample`) rejects a `dt` beyond the linear stability limit of the
+model's stiffest pair mode (`stable_dt`).
 """
 
 from __future__ import annotations
@@ -24,9 +44,10 @@ import dataclasses
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Bool, Float
 
-from ..checks import check_nonnegative_int, check_real
+from ..checks import check_fraction, check_nonnegative_int, check_real, is_concrete
 from ..samplers._base import AbstractSampler, SamplerInfo
 from ._neighbours import CELL_LIST_MIN_PARTICLES, NeighbourFns, neighbour_fns
 from ._particles import ParticleMixture
@@ -61,23 +82,37 @@ def particle_info(position, rebuilt, overflow) -> ParticleInfo:
 
 class AbstractParticleSampler(AbstractSampler):
     """Base of the particle samplers: the neighbour-list settings (`dr_threshold`,
-    `capacity_multiplier`, `cell_list`, see `Brownian`), what follows from them, and
-    the batch-native run hooks (overflow recovery included) of `molcomp.sample`."""
+    `capacity_multiplier`, `cell_list`, see `Brownian`), the fault checks
+    (`check_finite`, `min_separation`, the time-step limit `stable_dt`), and the
+    batch-native run hooks (overflow recovery included) of `molcomp.sample`."""
 
     dt: eqx.AbstractVar[float]
     dr_threshold: eqx.AbstractVar[float]
     capacity_multiplier: eqx.AbstractVar[float]
     cell_list: eqx.AbstractVar[bool | None]
+    check_finite: eqx.AbstractVar[bool]
+    min_separation: eqx.AbstractVar[float]
     state_type: eqx.AbstractClassVar[type]  # the class of its state (`ParticleState`, ...)
 
     def __check_init__(self):
         check_real("dt", self.dt, minimum=0.0, strict=True)
         check_real("dr_threshold", self.dr_threshold, minimum=0.0)
         check_real("capacity_multiplier", self.capacity_multiplier, minimum=1.0)
+        check_fraction("min_separation", self.min_separation)
+        if not isinstance(self.check_finite, bool):
+            raise TypeError(f"check_finite must be a bool, got {self.check_finite!r}")
+        if self.cell_list is not None and not isinstance(self.cell_list, bool):
+            raise TypeError(f"cell_list must be a bool or None, got {self.cell_list!r}")
+
+    @abc.abstractmethod
+    def stable_dt(self, model: ParticleMixture):
+        """The time step beyond which this integrator is unstable for the model's
+        stiffest pair mode (`ParticleMixture.max_curvature`); inf without one."""
 
     def check_model(self, model) -> None:
         """TypeError unless `model` is a `ParticleMixture`; ValueError if the skin is too
-        large for its box."""
+        large for its box, or `dt` is not below `stable_dt(model)` (checked when the
+        model's parameters are concrete)."""
         if not isinstance(model, ParticleMixture):
             raise TypeError(f"model must be a ParticleMixture, got {type(model).__name__}")
         reach = 2 * (model.cutoff + self.dr_threshold)
@@ -86,6 +121,17 @@ class AbstractParticleSampler(AbstractSampler):
                 f"dr_threshold={self.dr_threshold} is too large for box={list(model.box)}: "
                 f"every side must be >= 2 * (cutoff + dr_threshold) = {reach}"
             )
+        params = (model.depth, model.core, model.sigma, model.alpha)
+        if all(is_concrete(p) for p in params):
+            limit = float(self.stable_dt(model))
+            if not self.dt < limit:
+                raise ValueError(
+                    f"dt={self.dt} is too large for this model: {type(self).__name__} is "
+                    f"unstable for its stiffest pair mode (curvature k = "
+                    f"{float(model.max_curvature()):.4g} kT/sigma^2, the larger of core / "
+                    f"sigma^2 and 2 alpha^2 max(depth)) unless dt < {limit:.4g} (see "
+                    f"{type(self).__name__}.stable_dt); take a smaller dt"
+                )
 
     def neighbor_fn(self, model: ParticleMixture) -> NeighbourFns:
         """The neighbour-list functions (`allocate`, `update`, `rebuild`) for this model
@@ -99,12 +145,18 @@ class AbstractParticleSampler(AbstractSampler):
         )
 
     def prepare_init(self, model: ParticleMixture, positions, extra_capacity):
-        """(positions, neighbors): validated positions and a fresh list for them."""
+        """(positions, neighbors): validated positions and a fresh list for them.
+
+        ValueError if two particles (of any chain) are closer than `min_separation *
+        sigma`; the pairs are read from the fresh list (all pairs within the cutoff)."""
         self.check_model(model)
         positions = model.check_state(positions, "positions")
         extra_capacity = check_nonnegative_int("extra_capacity", extra_capacity)
         # One capacity for all chains: the largest any chain needs.
-        return positions, self.neighbor_fn(model).allocate(positions, extra_capacity)
+        nbrs = self.neighbor_fn(model).allocate(positions, extra_capacity)
+        if is_concrete(positions) and is_concrete(model.sigma):
+            _check_separation(model, positions, nbrs.idx, self.min_separation)
+        return positions, nbrs
 
     def reallocate(self, model, state, extra_capacity: int):
         """`state` with a fresh list at `state.position` with `extra_capacity` more room."""
@@ -145,14 +197,68 @@ class AbstractParticleSampler(AbstractSampler):
         return carry.position
 
     def recover(self, model, start, end, attempt: int):
-        """After a chunk from `start` to `end`: None if no neighbour list overflowed,
-        else `start` with a reallocated list (room for max(8, capacity / 2) more
-        neighbours per attempt, on top of a fresh list's headroom), from which the
+        """After a chunk from `start` to `end`: a `FloatingPointError` if `end` holds a
+        non-finite position or momentum (with `check_finite`); None if no neighbour list
+        overflowed; else `start` with a reallocated list (room for max(8, capacity / 2)
+        more neighbours per attempt, on top of a fresh list's headroom), from which the
         driver redoes the chunk with the same keys."""
+        if self.check_finite:
+            self.raise_if_not_finite(model, start, end)
         if not bool(overflowed(end.neighbors)):
             return None
         grow = max(8, int(end.neighbors.max_occupancy) // 2) * (attempt + 1)
         return self.reallocate(model, start, grow)
+
+    def raise_if_not_finite(self, model, start, end) -> None:
+        """`FloatingPointError` naming the step, chain and particle if a position or
+        momentum of `end` is not finite (`start`: the state the chunk began from)."""
+        for field, plural in (("position", "positions"), ("momentum", "momenta")):
+            values = getattr(end, field, None)
+            if values is None or bool(jnp.all(jnp.isfinite(values))):
+                continue
+            bad = np.argwhere(~np.all(np.isfinite(np.asarray(values)), axis=-1))
+            particle = int(bad[0, -1])
+            where = f"particle {particle} (species {int(model.species[particle])})"
+            if values.ndim == 3:
+                where += f" of chain {int(bad[0, 0])}"
+            if len(bad) > 1:
+                where += f" and {len(bad) - 1} more"
+            name = type(self).__name__
+            raise FloatingPointError(
+                f"{name}: {plural} became non-finite at step {int(end.steps)} (counted from "
+                f"init; the chunk began after step {int(start.steps)}): {where}. The step "
+                f"dt={self.dt} may be too large (an isolated pair is stable below "
+                f"{float(self.stable_dt(model)):.4g}, crowded particles need less), or the "
+                f"model's forces are not finite there. Pass {name}(..., check_finite=False) "
+                f"to run on regardless."
+            )
+
+
+def _check_separation(model, positions, idx, min_separation: float) -> None:
+    """ValueError naming the closest pair if it is nearer than min_separation * sigma;
+    `idx` the (chains,) n x width neighbour indices of a complete list (n: padding)."""
+    limit = min_separation * float(model.sigma)
+    if limit <= 0:
+        return
+    x = np.asarray(positions, np.float64).reshape(-1, *positions.shape[-2:])
+    idx = np.asarray(idx).reshape(x.shape[0], *idx.shape[-2:])
+    box = np.asarray(model.box)
+    n = x.shape[1]
+    for c in range(x.shape[0]):
+        j = np.minimum(idx[c], n - 1)
+        d = x[c][:, None, :] - x[c][j]
+        d -= box * np.round(d / box)
+        r = np.where(idx[c] < n, np.sqrt(np.sum(d**2, axis=-1)), np.inf)
+        i, slot = np.unravel_index(np.argmin(r), r.shape)
+        if r[i, slot] < limit:
+            a, b = sorted((int(i), int(idx[c][i, slot])))
+            chain = f" of chain {c}" if positions.ndim == 3 else ""
+            raise ValueError(
+                f"positions: particles {a} and {b}{chain} are {r[i, slot]:.3g} apart, "
+                f"closer than min_separation * sigma = {limit:.3g} (coincident particles "
+                f"have no force direction). Move them apart (e.g. `lattice_positions`, or "
+                f"relax random positions with a softer core), or lower min_separation"
+            )
 
 
 def refresh(fns: NeighbourFns, x, nbrs, batched):
@@ -161,6 +267,14 @@ def refresh(fns: NeighbourFns, x, nbrs, batched):
     need = jnp.any(jax.vmap(fns.moved)(x, nbrs)) if batched else fns.moved(x, nbrs)
     rebuild = jax.vmap(fns.rebuild) if batched else fns.rebuild
     return jax.lax.cond(need, rebuild, lambda _, n: n, x, nbrs), need
+
+
+def frozen(sampler: AbstractParticleSampler, overflow, *values):
+    """Whether a step must leave the state as it is: a neighbour list overflowed, or
+    (with `check_finite`) the state it starts from is not finite."""
+    if not sampler.check_finite:
+        return overflow
+    return overflow | ~jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in values]))
 
 
 def overflowed(nbrs):

@@ -17,7 +17,10 @@ so a skin of 1-1.5 sigma rebuilds every 10-20 steps where 0.5 rebuilds every 2.
 
 Overflow (shared with `Langevin`, see `_base`): a step whose list overflowed leaves the
 positions where they were and says so (`ParticleInfo.overflow`); `molcomp.sample`
-reallocates through `recover` and redoes the chunk with the same keys.
+reallocates through `recover` and redoes the chunk with the same keys. Faults (see
+`_base`): non-finite positions stop `molcomp.sample` with an error naming the step and
+the particle, coincident start positions and a time step beyond `stable_dt` are
+rejected up front.
 """
 
 from __future__ import annotations
@@ -28,18 +31,32 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax_md import partition, simulate
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, Int
 
-from ..checks import check_real
-from ._base import AbstractParticleSampler, ParticleInfo, overflowed, particle_info, refresh
+from ..checks import check_key, check_real
+from ._base import (
+    AbstractParticleSampler,
+    ParticleInfo,
+    frozen,
+    overflowed,
+    particle_info,
+    refresh,
+)
 from ._particles import ParticleMixture
 
 
+def _zero_steps():
+    return jnp.zeros((), jnp.int32)
+
+
 class ParticleState(eqx.Module):
-    """Positions (n, dim) or (chains, n, dim) and the jax-md neighbour list for them."""
+    """Positions (n, dim) or (chains, n, dim), the jax-md neighbour list for them, and
+    `steps`, the steps that moved the chains since `init` (time = steps * dt; a step
+    that froze them, on an overflow or a non-finite state, does not count)."""
 
     position: Float[Array, "*chains n dim"]
     neighbors: partition.NeighborList
+    steps: Int[Array, ""] = eqx.field(default_factory=_zero_steps)
 
 
 class Brownian(AbstractParticleSampler):
@@ -47,7 +64,9 @@ class Brownian(AbstractParticleSampler):
 
     **Arguments:**
 
-    - `dt`: time step (units where kT = 1 and the free diffusion constant is 1 / gamma).
+    - `dt`: time step (units where kT = 1 and the free diffusion constant is 1 / gamma),
+      below `stable_dt(model)` = gamma / `model.max_curvature()` (checked by `init` and
+      `molcomp.sample`).
     - `gamma`: friction over mass (jax-md's convention).
     - `dr_threshold`: neighbour-list skin; the list holds pairs within cutoff + skin
       and is rebuilt when a particle moved more than skin / 2.
@@ -55,6 +74,14 @@ class Brownian(AbstractParticleSampler):
     - `cell_list`: build lists through a cell list (O(n)) rather than all pairs
       (O(n^2), cheaper to compile); default: from `CELL_LIST_MIN_PARTICLES` particles on,
       where the box holds at least 3 cells of side cutoff + skin per axis.
+    - `check_finite`: stop `molcomp.sample` with a `FloatingPointError` naming the step
+      and the particle once a position is not finite (one `isfinite` reduction per step;
+      default True).
+    - `min_separation`: `init` rejects particles closer than `min_separation * sigma`,
+      a fraction in [0, 1] (default 1e-3: coincident particles, whose force has no
+      direction; 1 rejects any overlap of the cores; 0 turns the check off). The soft
+      core's force is bounded (by core / sigma), so overlapping particles are otherwise
+      accepted and pushed apart in the first steps.
 
     `state = sampler.init(model, positions)`; `state, info = sampler.step(key, model,
     state)` with info a `ParticleInfo`; `molcomp.sample` drives many steps and recovers
@@ -75,10 +102,21 @@ class Brownian(AbstractParticleSampler):
     dr_threshold: float = eqx.field(static=True, default=0.5)
     capacity_multiplier: float = eqx.field(static=True, default=1.25)
     cell_list: bool | None = eqx.field(static=True, default=None)
+    check_finite: bool = eqx.field(static=True, default=True)
+    min_separation: float = eqx.field(static=True, default=1e-3)
     state_type: ClassVar[type] = ParticleState
 
     def __check_init__(self):
         check_real("gamma", self.gamma, minimum=0.0, strict=True)
+
+    def stable_dt(self, model: ParticleMixture):
+        """gamma / k, k = `model.max_curvature()`: the Euler-Maruyama step moves the
+        separation of a pair in a harmonic mode of curvature k by -(2 k dt / gamma) times
+        itself (both particles move), which overshoots and grows unless dt < gamma / k.
+        Necessary, not sufficient: a particle caged by several neighbours is stiffer,
+        and accuracy (an O(dt) bias of the stationary law) asks for dt well below it."""
+        k = float(model.max_curvature())
+        return self.gamma / k if k > 0 else float("inf")
 
     def init(self, model: ParticleMixture, positions, *, extra_capacity: int = 0) -> ParticleState:
         """Validate positions ((n, dim) or (chains, n, dim)) and allocate the list.
@@ -96,6 +134,7 @@ class Brownian(AbstractParticleSampler):
         self, key, model: ParticleMixture, state: ParticleState, prepared=None
     ) -> tuple[ParticleState, ParticleInfo]:
         """One Brownian step of every chain; returns (state, `ParticleInfo`)."""
+        check_key("key", key)
         x, nbrs = state.position, state.neighbors
         batched = x.ndim == 3
         nbrs, rebuilt = refresh(self.neighbor_fn(model), x, nbrs, batched)
@@ -112,5 +151,8 @@ class Brownian(AbstractParticleSampler):
         else:
             new = one(key, x, nbrs)
         overflow = overflowed(nbrs)
-        new = jnp.where(overflow, x, new)  # an overflowed list never moves a particle
-        return ParticleState(new, nbrs), particle_info(x, rebuilt, overflow)
+        # an overflowed list, or a non-finite state, never moves a particle
+        stop = frozen(self, overflow, x)
+        new = jnp.where(stop, x, new)
+        steps = state.steps + jnp.where(stop, 0, 1).astype(state.steps.dtype)
+        return ParticleState(new, nbrs, steps), particle_info(x, rebuilt, overflow)

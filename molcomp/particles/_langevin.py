@@ -29,22 +29,36 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax_md import partition, simulate
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, Int
 
-from ..checks import as_finite_float, check_real
-from ._base import AbstractParticleSampler, ParticleInfo, overflowed, particle_info, refresh
+from ..checks import as_finite_float, check_key, check_real
+from ._base import (
+    AbstractParticleSampler,
+    ParticleInfo,
+    frozen,
+    overflowed,
+    particle_info,
+    refresh,
+)
 from ._particles import ParticleMixture
 
 
+def _zero_steps():
+    return jnp.zeros((), jnp.int32)
+
+
 class LangevinState(eqx.Module):
-    """Positions, momenta and forces ((n, dim) or (chains, n, dim)) and the jax-md
-    neighbour list for the positions; `force` is F(position), kept for the next step."""
+    """Positions, momenta and forces ((n, dim) or (chains, n, dim)), the jax-md
+    neighbour list for the positions, and `steps`, the steps that moved the chains since
+    `init` (as in `ParticleState`); `force` is F(position), kept for the next step."""
 
     position: Float[Array, "*chains n dim"]
     momentum: Float[Array, "*chains n dim"]
     force: Float[Array, "*chains n dim"]
     neighbors: partition.NeighborList
+    steps: Int[Array, ""] = eqx.field(default_factory=_zero_steps)
 
 
 class Langevin(AbstractParticleSampler):
@@ -53,12 +67,15 @@ class Langevin(AbstractParticleSampler):
 
     **Arguments:**
 
-    - `dt`: time step (units where kT = 1); stable well below 2 / omega for the
-      stiffest mode omega = sqrt(k / m) (the soft core and wells of a `ParticleMixture`).
+    - `dt`: time step (units where kT = 1), below `stable_dt(model)` = sqrt(2 m / k),
+      k = `model.max_curvature()` (checked by `init` and `molcomp.sample`); accurate
+      well below it.
     - `gamma`: collision rate (friction over mass, jax-md's convention), > 0.
     - `mass`: particle mass m > 0 (the same for every particle).
     - `dr_threshold`, `capacity_multiplier`, `cell_list`: the neighbour list, as for
       `Brownian`.
+    - `check_finite`, `min_separation`: the fault checks, as for `Brownian` (positions
+      and momenta are checked).
 
     `state = sampler.init(model, positions, key=key)` draws Maxwell-Boltzmann momenta
     (without `key`: momenta start at rest, or pass `momenta=`); `state, info =
@@ -80,11 +97,22 @@ class Langevin(AbstractParticleSampler):
     dr_threshold: float = eqx.field(static=True, default=0.5)
     capacity_multiplier: float = eqx.field(static=True, default=1.25)
     cell_list: bool | None = eqx.field(static=True, default=None)
+    check_finite: bool = eqx.field(static=True, default=True)
+    min_separation: float = eqx.field(static=True, default=1e-3)
     state_type: ClassVar[type] = LangevinState
 
     def __check_init__(self):
         check_real("gamma", self.gamma, minimum=0.0, strict=True)
         check_real("mass", self.mass, minimum=0.0, strict=True)
+
+    def stable_dt(self, model: ParticleMixture):
+        """sqrt(2 m / k), k = `model.max_curvature()`: velocity Verlet (the B-A-A-B part
+        of BAOAB) is stable for a harmonic mode of frequency omega only when
+        omega dt < 2, and a pair's separation oscillates with omega^2 = k / (m / 2)
+        (the reduced mass). Necessary, not sufficient: a caged particle is stiffer, and
+        the sampled law has an O(omega^2 dt^2) error below it."""
+        k = float(model.max_curvature())
+        return float(np.sqrt(2.0 * self.mass / k)) if k > 0 else float("inf")
 
     def init(
         self,
@@ -111,6 +139,8 @@ class Langevin(AbstractParticleSampler):
         """
         if momenta is not None and key is not None:
             raise ValueError("pass either key (Maxwell-Boltzmann momenta) or momenta, not both")
+        if key is not None:
+            check_key("key", key)
         if momenta is not None:
             self.check_model(model)
             shape = model.check_state(positions, "positions").shape
@@ -125,6 +155,7 @@ class Langevin(AbstractParticleSampler):
         self, key, model: ParticleMixture, state: LangevinState, prepared=None
     ) -> tuple[LangevinState, ParticleInfo]:
         """One BAOAB step of every chain; returns (state, `ParticleInfo`)."""
+        check_key("key", key)
         x, p, f, nbrs = state.position, state.momentum, state.force, state.neighbors
         batched = x.ndim == 3
         _, shift = model.space()
@@ -150,11 +181,15 @@ class Langevin(AbstractParticleSampler):
         f_new = jax.vmap(model.force)(x_new, nbrs) if batched else model.force(x_new, nbrs)
         p_new = p_new + half * f_new  # the final B
         overflow = overflowed(nbrs)
-        # an overflowed list never moves a particle (nor its momentum)
+        # an overflowed list, or a non-finite state, never moves a particle (nor its
+        # momentum)
+        stop = frozen(self, overflow, x, p)
         x_new, p_new, f_new = (
-            jnp.where(overflow, old, new) for old, new in ((x, x_new), (p, p_new), (f, f_new))
+            jnp.where(stop, old, new) for old, new in ((x, x_new), (p, p_new), (f, f_new))
         )
-        return LangevinState(x_new, p_new, f_new, nbrs), particle_info(x, rebuilt, overflow)
+        steps = state.steps + jnp.where(stop, 0, 1).astype(state.steps.dtype)
+        state = LangevinState(x_new, p_new, f_new, nbrs, steps)
+        return state, particle_info(x, rebuilt, overflow)
 
 
 @eqx.filter_jit

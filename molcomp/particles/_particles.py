@@ -29,7 +29,7 @@ from jax_md import partition, smap, space
 from jaxtyping import Array, Float, Int
 
 from .._model import AbstractEnergyModel
-from ..checks import as_finite_float, check_fraction, check_real, is_concrete
+from ..checks import as_finite_float, check_fraction, check_key, check_real, is_concrete
 
 Positions = Float[Array, "n dim"]
 
@@ -200,20 +200,37 @@ class ParticleMixture(AbstractEnergyModel):
 
     def energy(self, positions: Positions, neighbors: partition.NeighborList | None = None):
         """E(x) in kT: all pairs (O(n^2), for small systems and tests) or, given a jax-md
-        neighbour list built with this model's cutoff, only listed pairs."""
+        neighbour list built with this model's cutoff, only listed pairs.
+
+        NaN when any coordinate is NaN or infinite: the cutoff would otherwise drop the
+        pairs of a non-finite particle and return a finite number, hiding the failure.
+        """
         displacement, _ = self.space()
         fn, depth = self._pair_fn()
         if neighbors is None:
             dr = space.distance(space.map_product(displacement)(positions, positions))
             u = fn(dr, depth[self.species[:, None], self.species[None, :]])
             off_diagonal = 1.0 - jnp.eye(self.n_particles, dtype=u.dtype)
-            return 0.5 * jnp.sum(u * off_diagonal)
-        # reduce_axis=(): per-pair energies (already halved); summed here in float32
-        # (jax-md's own reduction asks for float64 and warns when x64 is off).
-        e = smap.pair_neighbor_list(
-            fn, space.metric(displacement), species=self.species, reduce_axis=(), depth=depth
-        )
-        return jnp.sum(e(positions, neighbors))
+            e = 0.5 * jnp.sum(u * off_diagonal)
+        else:
+            # reduce_axis=(): per-pair energies (already halved); summed here in float32
+            # (jax-md's own reduction asks for float64 and warns when x64 is off).
+            pair = smap.pair_neighbor_list(
+                fn, space.metric(displacement), species=self.species, reduce_axis=(), depth=depth
+            )
+            e = jnp.sum(pair(positions, neighbors))
+        return jnp.where(jnp.all(jnp.isfinite(positions)), e, jnp.nan)
+
+    def max_curvature(self) -> Float[Array, ""]:
+        """k = max u''(r) over every pair potential, in kT / sigma^2: the soft core's
+        `core / sigma^2` (inside sigma) or the well's `2 alpha^2 max D_ab` (its minimum).
+
+        The stiffest pair mode: the particle samplers compare their time step with it
+        (`Brownian.stable_dt`, `Langevin.stable_dt`). It ignores the smooth cutoff,
+        whose curvature is far smaller, and any energy a subclass adds.
+        """
+        well = 2.0 * self.alpha**2 * jnp.max(self.depth)
+        return jnp.maximum(self.core / self.sigma**2, well)
 
     def force(self, positions: Positions, neighbors: partition.NeighborList | None = None):
         """F = -dE/dx, shape (n, dim).
@@ -269,13 +286,25 @@ class ParticleMixture(AbstractEnergyModel):
 
 
 def random_positions(key, model: ParticleMixture):
-    """Uniform positions in the box (overlaps are not removed: relax before measuring)."""
+    """Uniform positions in the box (overlaps are not removed: relax before measuring).
+
+    **Arguments:** `key`, a `jax.random` key; `model`, the `ParticleMixture`.
+
+    **Returns:** (n, dim) positions.
+    """
+    check_key("key", key)
+    if not isinstance(model, ParticleMixture):
+        raise TypeError(f"model must be a ParticleMixture, got {type(model).__name__}")
     return jax.random.uniform(key, (model.n_particles, model.dim)) * jnp.asarray(model.box)
 
 
 def lattice_positions(model: ParticleMixture, spacing: float | None = None):
     """Particles on a simple square/cubic grid filling the box (no overlaps when the
     box is dilute enough): a relaxed, reproducible starting state."""
+    if not isinstance(model, ParticleMixture):
+        raise TypeError(f"model must be a ParticleMixture, got {type(model).__name__}")
+    if spacing is not None:
+        spacing = check_real("spacing", spacing, minimum=0.0, strict=True)
     n, dim = model.n_particles, model.dim
     box = np.asarray(model.box)
     per_side = int(np.ceil(n ** (1.0 / dim)))

@@ -7,6 +7,13 @@ step; chains are a leading batch axis, handled by `init` and by the driver
 `molcomp.sample` through the run hooks below. A batch-native sampler (one that steps
 all chains at once, such as the checkerboard kernel or the particle integrators)
 overrides the hooks instead of being vmapped.
+
+Optional hooks, each with a default: `observation_weight` (a continuous-time sampler
+weights its observations in `sample`'s mean, and sets `invariant = False`),
+`with_config` and `prepared_energy` (read by replica exchange), and `step_free(key,
+model, state, free, prepared=None)`, the clamping hook that updates only the sites of
+a static mask (provided by the lattice heat bath and Metropolis; read by
+`learning.Clamped`).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._model import AbstractEnergyModel, check_model
@@ -223,6 +231,20 @@ def _shape(shape, *lead: str) -> str:
         + ("," if len(shape) + len(lead) == 1 else "")
         + ")"
     )
+
+
+def free_mask(model, free):
+    """`free` as a static boolean numpy mask of one entry per site, or None (all free):
+    the argument of the clamping hook `step_free`."""
+    if free is None:
+        return None
+    mask = np.asarray(free)
+    if mask.dtype != bool or mask.shape != (model.n_sites,):
+        raise ValueError(
+            f"free must be a boolean mask of shape ({model.n_sites},), got shape "
+            f"{mask.shape} dtype {mask.dtype}"
+        )
+    return mask
 
 
 def state_dtype(n_states: int):

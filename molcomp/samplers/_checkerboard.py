@@ -167,21 +167,28 @@ def draw_binary(u, de):
     return u < jax.nn.sigmoid(-de)
 
 
-def sweep(key, model, config, tables):
-    """One heat-bath sweep of a single chain (n,); returns the config."""
+def sweep(key, model, config, tables, free=None):
+    """One heat-bath sweep of a single chain (n,); returns the config. With `free` (a
+    static boolean mask (n,)) only the free sites are redrawn."""
     black, white = to_planes(config, model.lattice.shape)
-    return from_planes(*sweep_planes(key, model, black, white, tables))
+    return from_planes(*sweep_planes(key, model, black, white, tables, free))
 
 
-def sweep_planes(key, model, black, white, tables):
+def sweep_planes(key, model, black, white, tables, free=None):
     """One heat-bath sweep (black then white) of planes from `to_planes`, with or
-    without a trailing chain axis; the chains share one draw of random words."""
+    without a trailing chain axis; the chains share one draw of random words. With
+    `free` (a static boolean mask (n,)) the other sites keep their states: sites of one
+    sublattice are conditionally independent, so the free ones still get their exact
+    conditionals."""
     lat = model.lattice
     R, C = lat.shape
     T, mu = tables
     dirs = np.asarray(model._directions())[:4]
     extra = (1,) * (black.ndim - 2)  # masks broadcast over the chain axis
     valid = [tuple(m.reshape(m.shape + extra) for m in v) for v in _valid((R, C), lat.periodic)]
+    keep = None
+    if free is not None:
+        keep = [m.reshape(m.shape + extra) for m in split(np.asarray(free).reshape(R, C), np)]
     u_black, u_white = uniform16_pairs(key, black.shape)
     S = model.n_states
     if S == 2:
@@ -201,6 +208,10 @@ def sweep_planes(key, model, black, white, tables):
         G = jnp.sum(jnp.max(gaps, axis=(1, 2))) - jnp.min(mu_gap)
 
     def update(this, other, u, is_black):
+        new = draw(this, other, u, is_black)
+        return new if keep is None else jnp.where(keep[0 if is_black else 1], new, this)
+
+    def draw(this, other, u, is_black):
         nbrs = _neighbours(other, is_black)
         masks = [v[0] if is_black else v[1] for v in valid]
         if S == 2:

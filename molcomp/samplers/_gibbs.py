@@ -8,7 +8,13 @@ import jax.numpy as jnp
 
 from ..potts._potts import PottsModel
 from . import _checkerboard
-from ._base import AbstractPottsSampler, ChainState, SamplerInfo, categorical_from_uniform
+from ._base import (
+    AbstractPottsSampler,
+    ChainState,
+    SamplerInfo,
+    categorical_from_uniform,
+    free_mask,
+)
 
 
 class BlockGibbs(AbstractPottsSampler):
@@ -85,14 +91,29 @@ class BlockGibbs(AbstractPottsSampler):
 
     def step(self, key, model, state, prepared=None):
         """One heat-bath sweep of one chain over all colour blocks."""
+        return self.step_free(key, model, state, None, prepared)
+
+    def step_free(self, key, model, state, free, prepared=None):
+        """One sweep that redraws only the sites where `free` is True (all when None).
+
+        The clamping hook (`learning.Clamped`): the other sites keep their states, and
+        every free site is drawn from its exact conditional given all others (the sites
+        of one block are conditionally independent, so masking a block's update keeps
+        it exact). `free` is a static boolean mask (n,); the random numbers drawn are
+        those of `step`.
+        """
+        free = free_mask(model, free)
         tables = model.tables() if prepared is None else prepared
         sigma = state.config
         if self.uses_checkerboard(model):
-            sigma = _checkerboard.sweep(key, model, sigma, tables)
+            sigma = _checkerboard.sweep(key, model, sigma, tables, free)
             return ChainState(sigma, state.aux), SamplerInfo(acceptance=jnp.float32(1.0))
         keys = jax.random.split(key, len(model.lattice.blocks))
         for block, k in zip(model.lattice.blocks, keys):
             logits = -model.site_energies(sigma, block, tables)
             u = jax.random.uniform(k, block.shape)
-            sigma = sigma.at[block].set(categorical_from_uniform(u, logits).astype(sigma.dtype))
+            new = categorical_from_uniform(u, logits).astype(sigma.dtype)
+            if free is not None:
+                new = jnp.where(jnp.asarray(free)[block], new, sigma[block])
+            sigma = sigma.at[block].set(new)
         return ChainState(sigma, state.aux), SamplerInfo(acceptance=jnp.float32(1.0))

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..checks import check_fraction, check_positive_int
 from ..potts._potts import PottsModel
-from ._base import AbstractPottsSampler, ChainState, SamplerInfo
+from ._base import AbstractPottsSampler, ChainState, SamplerInfo, free_mask
 
 
 class PartnerTable(eqx.Module):
@@ -93,6 +93,18 @@ class Metropolis(AbstractPottsSampler):
 
     def step(self, key, model, state, prepared=None):
         """One sweep of one chain over all colour blocks: (state, `SamplerInfo`)."""
+        return self.step_free(key, model, state, None, prepared)
+
+    def step_free(self, key, model, state, free, prepared=None):
+        """One sweep in which only the sites where `free` is True (all when None) move.
+
+        The clamping hook (`learning.Clamped`): proposals at the other sites are
+        rejected, which keeps detailed balance of the conditional distribution of the
+        free sites (sites of one block are updated independently). `free` is a static
+        boolean mask (n,); the random numbers drawn are those of `step`; `acceptance`
+        is over the free sites.
+        """
+        free = free_mask(model, free)
         tables = model.tables() if prepared is None else prepared
         sigma = state.config
         accepted = jnp.float32(0.0)
@@ -106,10 +118,12 @@ class Metropolis(AbstractPottsSampler):
             new, log_hastings = self._propose(w[1:], model, sigma, block, state.aux)
             dE = model.delta_energy(sigma, block, new, tables)
             accept = jnp.log(_uniform(w[0])) < log_hastings - dE
+            if free is not None:
+                accept = accept & jnp.asarray(free)[block]
             cur = sigma[block]
             accepted = accepted + jnp.sum(accept & (new != cur))
             sigma = sigma.at[block].set(jnp.where(accept, new, cur).astype(sigma.dtype))
-        rate = accepted / model.lattice.n_sites
+        rate = accepted / (model.lattice.n_sites if free is None else max(int(free.sum()), 1))
         return ChainState(sigma, state.aux), SamplerInfo(acceptance=rate)
 
     def _propose(self, words, model, sigma, block, table):

@@ -88,6 +88,27 @@ def test_failed_case_is_reported_and_the_rest_is_kept(tmp_path):
     assert {r["case"] for r in recs} == {"b"}
 
 
+def test_unwritable_out_fails_before_any_case(tmp_path, capsys):
+    # `--out` must be a folder this process can write (made if missing), checked before
+    # any case runs; the error names the path as the caller gave it.
+    calls = []
+    bench = {"fake": _fake(calls, {"a": 4, "b": 8})}
+    afile = tmp_path / "results.txt"
+    afile.write_text("not a folder")
+    for bad in (afile, afile / "sub"):
+        with pytest.raises(ValueError, match=f"out='{bad}' is not a"):
+            run(None, "smoke", bad, benchmarks=bench, progress=False)
+    assert calls == []
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--smoke", "--only", "md_throughput", "--out", str(afile)])
+    assert e.value.code == 2
+    assert f"argument --out: out='{afile}' is not a folder" in capsys.readouterr().err
+    # a missing folder is created, and the run goes ahead
+    fresh = tmp_path / "new" / "dir"
+    assert _quiet(run, None, "smoke", fresh, benchmarks=bench, progress=False)[0] == 0
+    assert (fresh / "results.json").exists() and len(calls) == 3
+
+
 def test_list_names_benchmarks_and_cases():
     rc, out = _quiet(main, ["list"])
     assert rc == 0

@@ -1,6 +1,7 @@
 """Brownian dynamics through `molcomp.sample`: free diffusion constant, equipartition in
-a harmonic trap, overflow recovery equal to a large-buffer run, vmap == loop, and bad
-input."""
+a harmonic trap, overflow recovery equal to a large-buffer run (bit for bit at the same
+final capacity), vmap == loop, and bad input: a time step beyond the stability limit,
+coincident start positions."""
 
 import equinox as eqx
 import jax
@@ -101,10 +102,72 @@ def test_overflow_recovery_matches_large_buffer(sticky):
         assert isinstance(info, particles.ParticleInfo)
         if bool(info.overflow):
             np.testing.assert_array_equal(new.position, state.position)
+            assert int(new.steps) == int(state.steps) == i  # a frozen step is not counted
             overflowed = True
             break
         state = new
     assert overflowed
+
+
+def test_recovered_run_is_bit_identical_at_the_final_capacity(sticky, monkeypatch):
+    # The neighbour-list docs (`molcomp.particles._base`): a run whose list overflowed
+    # in a later chunk and was reallocated there equals, bit for bit, a run allocated
+    # from the start at the capacity it ended with (only the summation order of a
+    # force row could differ, and it depends on the row's width).
+    m, x = sticky
+    tight = Brownian(dt=1e-3, capacity_multiplier=1.0)
+    recovered_at = []
+    recover = Brownian.recover
+
+    def spy(self, model, start, end, attempt):
+        repaired = recover(self, model, start, end, attempt)
+        if repaired is not None:
+            recovered_at.append(int(start.steps))
+        return repaired
+
+    monkeypatch.setattr(Brownian, "recover", spy)
+    small = tight.init(m, x)
+    key = jax.random.key(7)
+    out = molcomp.sample(key, m, tight, small, 300, chunk=10)
+    assert recovered_at and recovered_at[0] > 0  # the overflow came after the first chunk
+    final = out.state.neighbors.max_occupancy
+    same = tight.init(m, x, extra_capacity=final - small.neighbors.max_occupancy)
+    assert same.neighbors.max_occupancy == final
+    ref = molcomp.sample(key, m, tight, same, 300, chunk=10)
+    assert ref.recoveries == 0
+    np.testing.assert_array_equal(out.state.position, ref.state.position)
+
+
+def test_time_step_beyond_the_stability_limit_is_rejected(sticky):
+    # Euler-Maruyama on a pair's separation in a mode of curvature k is stable only for
+    # dt < gamma / k; k = max(core / sigma^2, 2 alpha^2 max D) = max(50, 32 * 3) = 96.
+    m, x = sticky
+    assert Brownian(dt=1e-3, gamma=2.0).stable_dt(m) == pytest.approx(2.0 / 96)
+    Brownian(dt=0.02, gamma=2.0).init(m, x)  # just below
+    with pytest.raises(ValueError, match=r"dt=0.022 is too large for this model.*dt < 0.02083"):
+        Brownian(dt=0.022, gamma=2.0).init(m, x)
+    # `sample` checks the model it is given: deeper wells make the same dt unstable
+    s = Brownian(dt=0.008)
+    state = s.init(m, x)
+    deeper = ParticleMixture(4 * m.depth, m.species, m.box)
+    with pytest.raises(ValueError, match="dt=0.008 is too large"):
+        molcomp.sample(jax.random.key(0), deeper, s, state, 10)
+
+
+def test_coincident_start_positions_are_rejected(sticky):
+    m, x = sticky
+    on_top = x.at[9].set(x[41])
+    with pytest.raises(ValueError, match="particles 9 and 41 are 0 apart"):
+        Brownian(dt=1e-3).init(m, on_top)
+    with pytest.raises(ValueError, match="particles 9 and 41 of chain 1"):
+        Brownian(dt=1e-3).init(m, jnp.stack([x, on_top]))
+    # the soft core tolerates overlap: 0.5 sigma apart is accepted by default, and
+    # rejected when asked to keep the cores apart
+    near = x.at[9].set(jnp.mod(x[41] + jnp.array([0.5, 0.0]), 12.0))
+    Brownian(dt=1e-3).init(m, near)
+    with pytest.raises(ValueError, match="particles 9 and 41 are 0.5 apart"):
+        Brownian(dt=1e-3, min_separation=1.0).init(m, near)
+    Brownian(dt=1e-3, min_separation=0.0).init(m, on_top)  # switched off
 
 
 def test_batched_step_is_vmap_of_single(sticky, getkey):
@@ -123,7 +186,11 @@ def test_batched_step_is_vmap_of_single(sticky, getkey):
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [(dict(dt=0.0), "dt must be > 0"), (dict(dt=1e-3, dr_threshold=-1.0), "dr_threshold")],
+    [
+        (dict(dt=0.0), "dt must be > 0"),
+        (dict(dt=1e-3, dr_threshold=-1.0), "dr_threshold"),
+        (dict(dt=1e-3, min_separation=1.5), "min_separation must be a fraction"),
+    ],
 )
 def test_bad_sampler(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -101,9 +101,24 @@ def test_bad_sampler(kwargs, match):
         Langevin(**kwargs)
 
 
+def test_time_step_beyond_the_stability_limit_is_rejected(sticky):
+    # Velocity Verlet is stable for omega dt < 2; a pair's separation has
+    # omega^2 = k / (m / 2), k = max(core / sigma^2, 2 alpha^2 max D) = 96 here.
+    m, x = sticky
+    limit = float(np.sqrt(2 * 1.5 / 96))
+    assert Langevin(dt=1e-3, mass=1.5).stable_dt(m) == pytest.approx(limit)
+    Langevin(dt=0.97 * limit, mass=1.5).init(m, x)
+    with pytest.raises(ValueError, match="is too large for this model"):
+        Langevin(dt=1.03 * limit, mass=1.5).init(m, x)
+
+
 def test_bad_init(sticky):
     m, x = sticky
     s = Langevin(dt=1e-3)
+    with pytest.raises(TypeError, match="key must be a jax.random key"):
+        s.init(m, x, key=0)
+    with pytest.raises(ValueError, match="particles 2 and 5 are 0 apart"):
+        s.init(m, x.at[5].set(x[2]), key=jax.random.key(0))
     with pytest.raises(ValueError, match="momenta must have shape"):
         s.init(m, x, momenta=jnp.zeros((3, 2)))
     with pytest.raises(ValueError, match="either key"):

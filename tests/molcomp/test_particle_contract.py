@@ -1,7 +1,11 @@
 """The sampler contract for the particle samplers (`Brownian`, `Langevin`) through
 `molcomp.sample`, on a small 2D mixture: the same key gives the same result, jit equals
 eager for `step`, chains batched in one state equal single-chain runs, a new well depth
-does not recompile, and a neighbour-list overflow is recovered."""
+does not recompile, a neighbour-list overflow is recovered, and non-finite positions
+stop the run at the step they appear."""
+
+import dataclasses
+import re
 
 import equinox as eqx
 import jax
@@ -72,6 +76,7 @@ def test_same_key_same_result(mixture, name):
     assert not np.array_equal(a.state.position, c.state.position)
     assert not np.array_equal(a.trace[:, 0], a.trace[:, 1])  # the chains differ
     assert a.recoveries == 0 and float(a.info.overflow[0]) == 0.0
+    assert int(a.state.steps) == STEPS  # the clock: steps since init
 
 
 @pytest.mark.parametrize("name", list(SAMPLERS))
@@ -141,3 +146,47 @@ def test_overflow_is_recovered(mixture, name):
     ref = _sample(jax.random.key(5), m, sampler, _init(name, m, xs)[1])
     assert ref.recoveries == 0
     np.testing.assert_allclose(out.trace, ref.trace, atol=1e-4)
+
+
+class Pushed(particles.ParticleMixture):
+    """The mixture plus a constant force -20 along x on particle 3 and a term whose
+    force is NaN once that particle passes x = 0.45 (it starts at 0.75): its position
+    becomes non-finite some steps into the run."""
+
+    def energy(self, positions, neighbors=None):
+        x3 = positions[3, 0]
+        return super().energy(positions, neighbors) + 20.0 * x3 + jnp.sqrt(x3 - 0.45)
+
+
+@pytest.mark.parametrize("name", list(SAMPLERS))
+def test_non_finite_positions_stop_the_run_at_their_step(mixture, name):
+    # `sample` checks once per chunk, yet names the exact step: a step from a
+    # non-finite state leaves it (and the clock) as they are, so the chunk ends on the
+    # first non-finite configuration, where only the particle that broke is NaN.
+    # Stepping by hand with the keys `sample` uses finds the same step.
+    m, xs = mixture
+    pushed = Pushed(m.depth, m.species, m.box)
+    sampler, state = _init(name, pushed, xs)
+    key = jax.random.key(6)
+    with pytest.raises(FloatingPointError, match="particle 3 \\(species 1\\) of chain") as e:
+        molcomp.sample(key, pushed, sampler, state, STEPS, chunk=CHUNK)
+    assert "more" not in str(e.value) and "check_finite=False" in str(e.value)
+    reported = int(re.search(r"non-finite at step (\d+)", str(e.value)).group(1))
+
+    def broken(st):  # per particle: a non-finite coordinate (or momentum: Langevin)
+        values = [st.position] + ([st.momentum] if name == "langevin" else [])
+        return np.any([~np.isfinite(np.asarray(v)).all(-1) for v in values], axis=0)
+
+    step, by_hand, first = eqx.filter_jit(sampler.step), state, None
+    for t, k in enumerate(jax.random.split(key, STEPS), start=1):
+        by_hand, _ = step(k, pushed, by_hand)
+        if first is None and broken(by_hand).any():
+            first = t
+    assert first is not None and 1 < first < STEPS
+    assert reported == first and int(by_hand.steps) == first  # frozen since
+    assert broken(by_hand).sum() == 1  # one particle of one chain
+
+    # switched off, the run goes on (and NaN spreads through the forces)
+    off = dataclasses.replace(sampler, check_finite=False)
+    out = molcomp.sample(key, pushed, off, state, STEPS, chunk=CHUNK)
+    assert broken(out.state).sum() > 1 and int(out.state.steps) == STEPS

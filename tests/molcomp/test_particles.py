@@ -153,3 +153,31 @@ def test_bad_positions():
         m.check_state(good + 4.0)
     with pytest.raises(ValueError, match="species labels"):
         m.check_state(good[:2])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_energy_of_non_finite_positions_is_nan(bad):
+    # The smooth cutoff drops pairs whose distance is NaN (r < cutoff is False), so a
+    # non-finite particle used to contribute 0 and E stayed finite. Both the all-pairs
+    # and the neighbour-list energy must be NaN instead.
+    m = _model()
+    x = particles.lattice_positions(m)
+    nbrs = particles.Brownian(dt=1e-3).init(m, x).neighbors
+    energy = eqx.filter_jit(lambda m, x, n: m.energy(x, n))
+    assert np.isfinite(energy(m, x, None)) and np.isfinite(energy(m, x, nbrs))
+    broken = x.at[5, 1].set(bad)
+    assert np.isnan(energy(m, broken, None))
+    assert np.isnan(energy(m, broken, nbrs))
+
+
+def test_max_curvature_is_the_stiffest_pair_mode():
+    # u'' of the core inside sigma is core / sigma^2; of the well at its minimum
+    # 2 alpha^2 D. The second derivative of the pair energy (autodiff, on a grid that
+    # skips r = sigma itself, where u'' jumps) peaks at the same value.
+    for core in (50.0, 500.0):
+        m = ParticleMixture(DEPTH, np.arange(3), (7.0, 7.0), core=core)
+        want = max(core, 2 * 4.0**2 * DEPTH.max())
+        assert float(m.max_curvature()) == pytest.approx(want)
+        r = jnp.concatenate([jnp.linspace(0.3, 0.9999, 500), jnp.linspace(1.0001, 1.9, 500)])
+        curv = jax.vmap(jax.grad(jax.grad(lambda r, m=m: m.pair_energy(r, DEPTH.max()))))
+        assert float(eqx.filter_jit(curv)(r).max()) == pytest.approx(want, rel=0.01)

@@ -298,3 +298,74 @@ def test_ising_energy_matches_onsager(getkey):
         assert 5 * se < 0.01 * abs(exact_u)
         assert abs(e.mean() - exact_u) < 0.01 * abs(exact_u)
         assert abs(e.mean() - exact_u) < 5 * se, (e.mean(), exact_u, se)
+
+
+# ---- the clamping hook: step_free ------------------------------------------------------
+class _Free(molcomp.AbstractSampler):
+    """`inner` updating only the sites where `free` is True (as `learning.Clamped`)."""
+
+    inner: molcomp.AbstractSampler
+    free: tuple = eqx.field(static=True)
+
+    def check_model(self, model):
+        self.inner.check_model(model)
+
+    def init(self, model, config):
+        return self.inner.init(model, config)
+
+    def prepare(self, model):
+        return self.inner.prepare(model)
+
+    def step(self, key, model, state, prepared=None):
+        return self.inner.step_free(key, model, state, np.array(self.free), prepared)
+
+
+# Two free sites of six, neighbours of different colours ((0, 0) and (0, 1) of the 3 x 2
+# grid): a sweep that moved the clamped sites and restored them only afterwards would
+# show the second free site wrong neighbours, and fail.
+FREE = (0, 1)
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [molcomp.BlockGibbs(), molcomp.BlockGibbs(checkerboard=False), molcomp.Metropolis()],
+    ids=["checkerboard", "generic", "metropolis"],
+)
+def test_step_free_samples_the_exact_conditional(getkey, inner):
+    """Sites outside `free` never change; the free ones follow the exact conditional
+    p(x_free | x_clamped), from the 9 completions' energies (tolerance from the ESS of
+    the joint-state indicators, as above)."""
+    model = molcomp.PottsModel(
+        lattice.square((3, 2), periodic=False),
+        molcomp.Couplings.oriented(np.random.default_rng(9).normal(size=(2, 2, 2))),
+        mu=jnp.array([0.3, -0.2]),
+        empty=True,
+    )
+    free = np.zeros(6, bool)
+    free[list(FREE)] = True
+    clamped = jnp.array([0, 2, 1, 0, 1, 2], jnp.int8)
+    S = model.n_states
+    completions = jnp.stack(
+        [clamped.at[FREE[0]].set(a).at[FREE[1]].set(b) for a in range(S) for b in range(S)]
+    )
+    p = np.asarray(jax.nn.softmax(-jax.vmap(model.energy)(completions)))
+
+    def joint(m, c):
+        return jax.nn.one_hot(c[FREE[0]] * S + c[FREE[1]], S * S)
+
+    def series(m, c):
+        return jnp.concatenate([joint(m, c), c[~free].astype(jnp.float32)])
+
+    sampler = _Free(inner, tuple(free.tolist()))
+    state = sampler.init(model, jnp.broadcast_to(clamped, (64, 6)))
+    out = molcomp.sample(getkey(), model, sampler, state, 600, trace_fn=series, mean_fn=joint)
+    trace = np.asarray(out.trace)
+    np.testing.assert_array_equal(
+        trace[..., S * S :], np.broadcast_to(clamped[~free], trace[..., S * S :].shape)
+    )
+    tol, _ = ess_tolerance(trace[..., : S * S], p * (1 - p))
+    assert tol.max() < 0.05
+    got = np.asarray(out.mean).mean(0)
+    assert np.all(np.abs(got - p) <= tol), (got, p, tol)
+    with pytest.raises(ValueError, match="free must be a boolean mask of shape"):
+        inner.step_free(getkey(), model, state, np.ones(5, bool))
