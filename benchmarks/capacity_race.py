@@ -164,9 +164,7 @@ def _mixture_evaluate(key, memory, fraction, steps, probes):
         jax.random.split(k_cue, probes), targets, fraction, empty
     )
     keys = jax.random.split(k_run, probes)
-    configs = _kinetic_runs(
-        keys, memory.model, memory.sampler, cues, steps, memory.max_events
-    )
+    configs = _kinetic_runs(keys, memory.model, memory.sampler, cues, steps, memory.max_events)
     overlaps = jax.vmap(memory.overlaps)(configs)  # (probes, p)
     return overlaps[jnp.arange(k), jnp.arange(k)]
 

@@ -16,13 +16,10 @@ variables updated later in the sweep would have seen wrong ones).
 
 from __future__ import annotations
 
-import dataclasses
-
 import equinox as eqx
-import jax.numpy as jnp
 import numpy as np
 
-from molcomp import AbstractSampler, BlockGibbs, ChainState, Metropolis
+from molcomp import AbstractSampler, ChainState
 
 
 def _has_hook(sampler) -> bool:
@@ -35,7 +32,7 @@ class Clamped(AbstractSampler):
     The clamped values are whatever the chain's configuration holds there (e.g. the
     data it was started from). The inner sampler must provide the clamping hook
     `step_free(key, model, state, free, prepared=None)` (the binary samplers of
-    `learning.neural` do; molcomp's `BlockGibbs` and `Metropolis` are supported too).
+    `learning.neural` and molcomp's `BlockGibbs` and `Metropolis` do).
     `SwapMetropolis` is refused: a swap of a free with a clamped site would move a
     clamped value.
 
@@ -59,15 +56,11 @@ class Clamped(AbstractSampler):
             raise TypeError(f"sampler must be a molcomp sampler, got {type(sampler).__name__}")
         if isinstance(sampler, Clamped):
             raise TypeError("sampler is already Clamped; combine the masks instead")
-        if not (_has_hook(sampler) or _stopgap(sampler)):
+        if not _has_hook(sampler):
             raise TypeError(
                 f"Clamped supports samplers with the clamping hook step_free (BlockGibbs, "
                 f"Metropolis, SequentialGibbs, AlternatingGibbs), got {type(sampler).__name__}"
             )
-        if not _has_hook(sampler) and isinstance(sampler, BlockGibbs):
-            # The checkerboard kernel sweeps whole sublattices; the generic block path
-            # honours the restricted blocks of the stopgap below.
-            sampler = dataclasses.replace(sampler, checkerboard=False)
         mask = np.asarray(clamp)
         if mask.ndim != 1 or mask.dtype != bool:
             raise ValueError(
@@ -92,10 +85,7 @@ class Clamped(AbstractSampler):
     def init(self, model, config) -> ChainState:
         """The inner sampler's state for `config`; its clamped entries stay as given."""
         self.check_model(model)
-        state = self.sampler.init(model, config)
-        if _has_hook(self.sampler):
-            return state
-        return _stopgap_init(self, model, state)
+        return self.sampler.init(model, config)
 
     def prepare(self, model):
         """The inner sampler's tables."""
@@ -103,41 +93,4 @@ class Clamped(AbstractSampler):
 
     def step(self, key, model, state, prepared=None):
         """One step of the inner sampler over the free variables only."""
-        if _has_hook(self.sampler):
-            return self.sampler.step_free(key, model, state, self.free, prepared)
-        return _stopgap_step(self, key, model, state, prepared)
-
-
-# ---- stopgap for molcomp's lattice samplers -----------------------------------------
-# Until `BlockGibbs` and `Metropolis` provide `step_free` (masking the clamped sites of
-# each colour block: exact, since the sites of one block are conditionally independent),
-# their colour blocks are restricted to the free sites here, computed once at `init`
-# from the concrete lattice. Delete this section when molcomp has the hook.
-
-
-class _RestrictedAux(eqx.Module):
-    inner: object
-    blocks: tuple
-
-
-def _stopgap(sampler) -> bool:
-    return isinstance(sampler, BlockGibbs | Metropolis)
-
-
-def _stopgap_init(clamped, model, state):
-    free = clamped.free
-    blocks = tuple(
-        jnp.asarray(b[free[b]], jnp.int32)
-        for b in (np.asarray(b) for b in model.lattice.blocks)
-        if free[b].any()
-    )
-    lead = state.config.shape[:-1]
-    tiled = tuple(jnp.broadcast_to(b, (*lead, b.shape[0])) for b in blocks)
-    return ChainState(state.config, _RestrictedAux(state.aux, tiled))
-
-
-def _stopgap_step(clamped, key, model, state, prepared):
-    aux = state.aux
-    restricted = eqx.tree_at(lambda m: m.lattice.blocks, model, aux.blocks)
-    out, info = clamped.sampler.step(key, restricted, ChainState(state.config, aux.inner), prepared)
-    return ChainState(out.config, _RestrictedAux(out.aux, aux.blocks)), info
+        return self.sampler.step_free(key, model, state, self.free, prepared)

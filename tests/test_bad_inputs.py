@@ -3,7 +3,10 @@ message names the argument, before any work starts.
 
 One table, one row per bad call: `bad(exception, name, call)` with `call` a function of
 no arguments (objects it needs come from the cached builders below, so a row costs no
-compilation beyond building them once). To cover a new entry point, add rows.
+compilation beyond building them once) and `name` text the message must contain: the
+argument's name, or more of our own message where a library error deeper down would
+name it too (JAX's own error for a bad key mentions "key": rows for keys look for
+`check_key`'s "key must"). To cover a new entry point, add rows.
 """
 
 import functools
@@ -98,12 +101,12 @@ def bad(exception, name, call):
 
 
 def _params(rows):
-    """pytest params with readable ids: the argument name, numbered when repeated."""
+    """pytest params with readable ids: the expected text, numbered when repeated."""
     seen: dict = {}
     out = []
     for exception, name, call in rows:
         seen[name] = seen.get(name, 0) + 1
-        out.append(pytest.param(call, exception, name, id=f"{name.strip()}-{seen[name]}"))
+        out.append(pytest.param(call, exception, name, id=f"{name.replace(' ', '_')}-{seen[name]}"))
     return out
 
 
@@ -116,11 +119,11 @@ BAD = [
     bad(VE, "level", lambda: ck.check_fraction("level", 1.5)),
     bad(VE, "level", lambda: ck.check_fraction("level", np.nan)),
     bad(TE, "dt", lambda: ck.check_real("dt", "fast")),
-    bad(TE, "key", lambda: ck.check_key("key", 0)),
-    bad(TE, "key", lambda: ck.check_key("key", np.zeros(3, np.uint32))),
+    bad(TE, "key must", lambda: ck.check_key("key", 0)),
+    bad(TE, "key must", lambda: ck.check_key("key", np.zeros(3, np.uint32))),
     bad(VE, "x", lambda: ck.as_finite_float("x", [1.0, np.inf])),
     # ---- molcomp.sample -------------------------------------------------------------
-    bad(TE, "key", lambda: sample(0, mixture(), BR, state(), 5)),
+    bad(TE, "key must", lambda: sample(0, mixture(), BR, state(), 5)),
     bad(VE, "steps", lambda: sample(KEY, mixture(), BR, state(), 0)),
     bad(VE, "chunk", lambda: sample(KEY, mixture(), BR, state(), 5, chunk=0)),
     bad(TE, "sampler", lambda: sample(KEY, mixture(), "brownian", state(), 5)),
@@ -141,9 +144,9 @@ BAD = [
     bad(VE, "positions", lambda: BR.init(mixture(), grid().at[4].set(grid()[1]))),
     bad(VE, "extra_capacity", lambda: BR.init(mixture(), grid(), extra_capacity=-1)),
     bad(TE, "model", lambda: BR.init("mixture", grid())),
-    bad(TE, "key", lambda: P.Langevin(dt=1e-3).init(mixture(), grid(), key=0)),
-    bad(TE, "key", lambda: BR.step(0, mixture(), state())),
-    bad(TE, "key", lambda: P.random_positions(0, mixture())),
+    bad(TE, "key must", lambda: P.Langevin(dt=1e-3).init(mixture(), grid(), key=0)),
+    bad(TE, "key must", lambda: BR.step(0, mixture(), state())),
+    bad(TE, "key must", lambda: P.random_positions(0, mixture())),
     bad(TE, "model", lambda: P.random_positions(KEY, "mixture")),
     bad(VE, "spacing", lambda: P.lattice_positions(mixture(), spacing=-1.0)),
     bad(VE, "t must", lambda: mixture().tempered(2.0)),
@@ -165,7 +168,7 @@ BAD = [
     bad(VE, "global_prob", lambda: L.LinkerMonteCarlo(global_prob=2.0)),
     bad(
         TE,
-        "key",
+        "key must",
         lambda: L.LinkerMonteCarlo().step(
             0, linker_model(), L.LinkerMonteCarlo().init(linker_model(), grid())
         ),
@@ -181,7 +184,7 @@ BAD = [
     # ---- analog.memory --------------------------------------------------------------
     bad(VE, "level", lambda: M.crossing([1, 2], [1.0, 0.5], level=1.5)),
     bad(VE, "fractions", lambda: M.crossing([1, 2], [1.2, 0.5])),
-    bad(TE, "key", lambda: M.mixture_capacity(0, lambda k, m: None, [1])),
+    bad(TE, "key must", lambda: M.mixture_capacity(0, lambda k, m: None, [1])),
     bad(TE, "build", lambda: M.mixture_capacity(KEY, "build", [1])),
     bad(VE, "runs", lambda: M.mixture_capacity(KEY, lambda k, m: None, [1], runs=0)),
     bad(VE, "ms", lambda: M.mixture_capacity(KEY, lambda k, m: None, [0, 2])),
@@ -190,20 +193,20 @@ BAD = [
     bad(VE, "threshold", lambda: M.readout(structs(), jnp.zeros((1, 16), int), threshold=2.0)),
     bad(VE, "n_sites", lambda: M.phase(readout(), 0)),
     bad(VE, "dense", lambda: M.phase(readout(), 16, dense=-0.1)),
-    bad(TE, "key", lambda: M.seeded_recalls(0, None, 4, 10, 2)),
+    bad(TE, "key must", lambda: M.seeded_recalls(0, None, 4, 10, 2)),
     bad(TE, "memory", lambda: M.seeded_recalls(KEY, "memory", 4, 10, 2)),
     bad(TE, "memory", lambda: M.mixture_recall(KEY, "memory", jnp.zeros(16, int))),
-    bad(TE, "key", lambda: M.recall_times(0, structs(), None, None, None, None, 1, 1)),
-    bad(TE, "key", lambda: M.run_kinetics(0, None, molcomp.Metropolis(), None, 1, 1)),
+    bad(TE, "key must", lambda: M.recall_times(0, structs(), None, None, None, None, 1, 1)),
+    bad(TE, "key must", lambda: M.run_kinetics(0, None, molcomp.Metropolis(), None, 1, 1)),
     # ---- analog.classifier ----------------------------------------------------------
-    bad(TE, "key", lambda: C.train(0, structs(), None, None, None)),
+    bad(TE, "key must", lambda: C.train(0, structs(), None, None, None)),
     bad(TE, "trainer", lambda: C.train(KEY, structs(), None, None, "sinkhorn")),
     bad(TE, "optimizer", lambda: C.LinearMapDescent(optimizer=optax.adam)),
     bad(TE, "optimizer", lambda: C.SinkhornAssignment(optimizer="adam")),
     bad(VE, "l2", lambda: C.LinearMapDescent(l2=-1.0)),
     bad(VE, "iterations", lambda: C.SinkhornAssignment(iterations=0)),
     bad(VE, "steps", lambda: C.SwapHillClimb(steps=0)),
-    bad(TE, "key", lambda: C.simulate(0, None, None)),
+    bad(TE, "key must", lambda: C.simulate(0, None, None)),
     bad(TE, "classifier", lambda: C.simulate(KEY, "classifier", None)),
     bad(VE, "mu", lambda: C.critical_window(0.5, n_sites=10)),
     bad(VE, "n_sites", lambda: C.critical_window(-5.0, n_sites=0)),
@@ -220,7 +223,11 @@ BAD = [
     bad(VE, "ground", lambda: F.CoupledTask(inputs=(0,), outputs=(1,), ground=-1)),
     bad(VE, "minimum", lambda: F.clip(flow()[0], -1.0)),
     # ---- analog.design --------------------------------------------------------------
-    bad(TE, "key", lambda: D.design_grad(0, dimer(), DEPTH, _dimer_start(), 10, estimator=FLUCT)),
+    bad(
+        TE,
+        "key must",
+        lambda: D.design_grad(0, dimer(), DEPTH, _dimer_start(), 10, estimator=FLUCT),
+    ),
     bad(
         TE,
         "estimator",
@@ -255,7 +262,7 @@ BAD = [
         "alpha",
         lambda: D.ClusterDesign([0, 1], (5.0, 5.0), D.Target((0, 1), ((0, 1),)).graph(), alpha=0.0),
     ),
-    bad(TE, "key", lambda: D.sample_positions(0, dimer(), None, BR, _dimer_start(), 10)),
+    bad(TE, "key must", lambda: D.sample_positions(0, dimer(), None, BR, _dimer_start(), 10)),
     bad(VE, "min_yield", lambda: D.target_configurations(dimer(), jnp.zeros((1, 2, 2)), -1)),
     bad(VE, "chains", lambda: D.equilibrium_yields(KEY, dimer(), DEPTH, chains=0, steps=10)),
     # ---- benchmarks -----------------------------------------------------------------
