@@ -95,11 +95,14 @@ class Context:
 
     `cache` lets cases share expensive objects within one run (e.g. a peer's model
     built once by a `build_s` case and reused by a throughput case); `out` is the run's
-    output folder, for cases that write extra plots (e.g. learning curves).
+    output folder, for cases that write extra plots (e.g. learning curves); `mesh` is
+    the device mesh of `run --devices` (a `molcomp.sharding.chain_mesh`), over which
+    cases may shard their chains, or None (one device).
     """
 
     cache: dict = dataclasses.field(default_factory=dict)
     out: Path | None = None
+    mesh: object = None
 
     def partial(self, benchmark: str, size: str) -> Partial:
         """The run's store of finished sub-case batches of `benchmark` at `size` (one

@@ -19,6 +19,7 @@ from . import (
     cluster_design,
     digits_classification,
     generative_modelling,
+    gpu,
     gradient_memory,
     md_throughput,
     multifarious,
@@ -41,6 +42,7 @@ BENCHMARKS = types.MappingProxyType(
             cluster_design,
             multifarious,
             nucleation_classifier,
+            gpu,
         )
     }
 )

@@ -1,5 +1,5 @@
 """`python -m benchmarks list` and `python -m benchmarks run [--quick | --smoke] [--only NAME ...]
-[--out DIR]`."""
+[--out DIR] [--devices all | N]`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tqdm.auto import tqdm
+
+from molcomp.sharding import chain_mesh
 
 from . import _report
 from ._harness import (
@@ -54,6 +56,7 @@ def run(
     *,
     benchmarks: Mapping | None = None,
     progress: bool | None = None,
+    devices: str | int | None = None,
 ) -> int:
     """Run benchmarks into `out`; returns 0, or 1 if any case failed.
 
@@ -65,19 +68,29 @@ def run(
       ValueError before any case runs unless it is a writable folder).
     - `benchmarks`: name -> module mapping (default: the registry).
     - `progress`: tqdm bar over cases; default: when stderr is a terminal.
+    - `devices`: "all" or a device count: cases that can shard their chains do so over
+      a mesh of that many devices (`Context.mesh`; recorded as `meta["mesh_devices"]`
+      and in the resume key); default: one device, no mesh.
     """
     if benchmarks is None:
         from ._registry import BENCHMARKS as benchmarks
-    names = list(benchmarks) if not names else list(names)
+    if not names:  # the main job: at the quick size, without the FULL_ONLY benchmarks
+        from ._registry import default_names
+
+        names = default_names(benchmarks, size)
+    names = list(names)
     unknown = [n for n in names if n not in benchmarks]
     if unknown:
         raise ValueError(f"unknown benchmark(s) {unknown}; known: {sorted(benchmarks)}")
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}, got {size!r}")
     out = check_out_dir(out)
+    mesh = None if devices is None else chain_mesh(None if devices == "all" else int(devices))
     meta = collect_meta(size)
-    store = Store(out, meta)
     env = environment()
+    if mesh is not None:
+        meta["mesh_devices"] = env["mesh_devices"] = mesh.size
+    store = Store(out, meta)
     failed = 0
     t_start = time.perf_counter()
     for name in names:
@@ -88,7 +101,7 @@ def run(
             n = sum(c.learner == peer for c in cases)
             print(f"notice: {peer} is not installed; skipping its {n} {name} case(s)")
         todo = [c for c in cases if c.learner not in missing]
-        ctx = Context(out=out)
+        ctx = Context(out=out, mesh=mesh)
         bar = tqdm(todo, desc=name, unit="case", disable=None if progress is None else not progress)
         for case in bar:
             bar.set_postfix_str(f"{case.label} [{case.learner}]")
@@ -131,6 +144,9 @@ def run(
         f"in {time.perf_counter() - t_start:.1f} s"
         + (f"; {failed} case(s) FAILED" if failed else "")
     )
+    from ._summary import report  # "physical vs neural": summary.md, summary.png
+
+    report(store.records, out)
     return 1 if failed else 0
 
 
@@ -146,6 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     size.add_argument("--smoke", action="store_true", help="tiny sizes, seconds (CI)")
     p.add_argument("--only", nargs="+", metavar="NAME", choices=list(BENCHMARKS))
     p.add_argument("--out", default="results", metavar="DIR", help="default: results/")
+    p.add_argument(
+        "--devices",
+        type=_devices,
+        metavar="all|N",
+        help="shard chains over all (or N) visible devices (default: one device)",
+    )
     args = parser.parse_args(argv)
     if args.command == "list":
         for name, module in BENCHMARKS.items():
@@ -158,4 +180,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_out_dir(args.out)
     except ValueError as e:
         p.error(f"argument --out: {e}")  # exit status 2, before any case runs
-    return run(args.only, size, args.out)
+    try:
+        chain_mesh(None if args.devices in (None, "all") else args.devices)
+    except ValueError as e:
+        p.error(f"argument --devices: {e}")
+    return run(args.only, size, args.out, devices=args.devices)
+
+
+def _devices(text: str) -> str | int:
+    """`--devices`: "all" or a positive device count."""
+    if text == "all":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected 'all' or a positive integer, got {text!r}")
+    return n

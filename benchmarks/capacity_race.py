@@ -49,6 +49,7 @@ import learning
 import molcomp
 
 from ._harness import Case, Context, Measurement
+from ._timing import timed
 
 NAME = "capacity_race"
 DESCRIPTION = (
@@ -206,27 +207,48 @@ def _measure(alpha: float, seen: dict, lower_bound: bool, n: int) -> list[Measur
     return [Measurement("capacity_alpha", alpha, "patterns/unit", True, found)]
 
 
+def _costs(key, build, evaluate, p: int, steps: int, probes: int, patterns_count: bool):
+    """Costs at load p (compiled during the search, so compilation is excluded):
+    `n_parameters` (the numbers recall reads: couplings, or the stored patterns of the
+    dense and modern networks), `train_wall_s` (storing p patterns) and
+    `inference_s_per_example` (one recall from a cue)."""
+    k_build, k_run = jax.random.split(key)
+    memory = jax.block_until_ready(build(k_build, p))
+    arrays = jax.tree.leaves(eqx.filter(memory, eqx.is_inexact_array))
+    n_params = sum(np.size(a) for a in arrays)
+    if not patterns_count and jnp.issubdtype(memory.patterns.dtype, jnp.inexact):
+        n_params -= memory.patterns.size
+    t_build = timed(lambda: build(k_build, p))
+    t_recall = timed(lambda: evaluate(k_run, memory, FRACTION, steps, probes))
+    return [
+        Measurement("n_parameters", int(n_params), "parameters", False, {"at_load": p}),
+        Measurement("train_wall_s", t_build, "s", False, {"at_load": p}),
+        Measurement(
+            "inference_s_per_example", t_recall / min(probes, p), "s", False, {"at_load": p}
+        ),
+    ]
+
+
 def _run(rule: str, n: int, probes: int, seed: int, ctx: Context, coarse: bool = False):
     loads = _loads(2 * n, coarse)
-    alpha, seen, lower = search(
-        jax.random.key(seed),
-        _builder(rule, n),
-        n,
-        loads,
-        steps=1 if rule == "modern" else SWEEPS,
-        probes=probes,
-        evaluate=_evaluate(rule),
-    )
+    steps = 1 if rule == "modern" else SWEEPS
+    build, evaluate = _builder(rule, n), _evaluate(rule)
+    key = jax.random.key(seed)
+    alpha, seen, lower = search(key, build, n, loads, steps=steps, probes=probes, evaluate=evaluate)
     ctx.cache[NAME, rule, n] = seen
-    return _measure(alpha, seen, lower, n)
+    p = max(1, int(round(alpha * n)))
+    dense = rule in ("dense", "modern")
+    return _measure(alpha, seen, lower, n) + _costs(key, build, evaluate, p, steps, probes, dense)
 
 
 def _run_mixture(kinetics: str, n: int, size: str, seed: int, ctx: Context):
     p_cap = _mixture_cap(n)
     steps = MIX_SWEEPS[size] if kinetics == "metropolis" else MIX_TIME * n
+    build = _mixture_builder(n, kinetics, p_cap)
+    key = jax.random.key(seed)
     alpha, seen, lower = search(
-        jax.random.key(seed),
-        _mixture_builder(n, kinetics, p_cap),
+        key,
+        build,
         n,
         _loads(p_cap, size == "smoke"),
         steps=steps,
@@ -234,7 +256,9 @@ def _run_mixture(kinetics: str, n: int, size: str, seed: int, ctx: Context):
         evaluate=_mixture_evaluate,
     )
     ctx.cache[NAME, "mixture", kinetics, n] = seen
-    return _measure(alpha, seen, lower, n)
+    p = max(1, int(round(alpha * n)))
+    costs = _costs(key, build, _mixture_evaluate, p, steps, PROBES[size], False)
+    return _measure(alpha, seen, lower, n) + costs
 
 
 def _mixture_cap(n: int) -> int:

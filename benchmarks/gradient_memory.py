@@ -98,7 +98,9 @@ def _compiled(n, T, ckpt, longest, ctx: Context, seed=0):
     every = block_length(T) if ckpt else None
 
     def grad(m):
-        return learning.response.trajectory_grad(key, m, sampler, state, T, _msd, checkpoint_every=every)
+        return learning.response.trajectory_grad(
+            key, m, sampler, state, T, _msd, checkpoint_every=every
+        )
 
     compiled = jax.jit(grad).lower(model).compile()
     mem = compiled.memory_analysis()

@@ -5,7 +5,8 @@ warm-up excluded), `build_s` (model construction at L = 1024) and the reference
 `rng_uniforms_per_s` (three generators, see `_rng_case`; the first, float32 uniforms
 from the generator molcomp's heat bath uses, is the reference of the `/rng` columns).
 molcomp is timed through `molcomp.sample`, i.e. exactly the kernels the
-exact-enumeration tests check.
+exact-enumeration tests check. With `run --devices`, molcomp's multi-chain cases split
+their chains over the devices (`molcomp.sharding`) when the chain count allows it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import molcomp
 from molcomp import interactions, lattice
 from molcomp.samplers import threefry_words, uniform16_pairs
+from molcomp.sharding import shard_chains
 
 from ._harness import Case, Context, Measurement
 from ._timing import median_time
@@ -54,7 +56,8 @@ SIZES = {
     "quick": dict(
         # ~40-60 ms per timed call: `sample`'s fixed cost per call (~1-4 ms: key split,
         # dispatch, argument checks) stays a few percent of the rate.
-        ising=[(64, 1, 1500), (256, 1, 200), (1024, 1, 20)],
+        # L = 1024 (thrml's build alone takes ~20 s) runs at full size only.
+        ising=[(64, 1, 1500), (256, 1, 200)],
         chains=(64, 32, 120),
         potts=(256, 8, 20),
         # Many-species runs build a 41 MB coupling table once per call (~35 ms): enough
@@ -62,7 +65,7 @@ SIZES = {
         # 1000 sweeps it was 20 % of the q = 1601 time and the q = 1601 / q = 2 ratio
         # read 3.3 instead of the 1.7 of the sweeps alone).
         metro=(40, 4000, 4000, 600),
-        build=1024,
+        build=256,
         rng=1 << 22,
         repeats=3,
         build_repeats=1,
@@ -179,6 +182,8 @@ def _run_molcomp(model, L, q, chains, sweeps, repeats, sampler, ctx: Context, se
     else:
         s = molcomp.Metropolis(proposal=sampler.removeprefix("metropolis_"))
     state = s.init(m, _config(seed, L, q, chains))
+    if ctx.mesh is not None and chains > 1 and chains % ctx.mesh.size == 0:
+        state = shard_chains(state, ctx.mesh)
     key = jax.random.key(seed + 1)
     t = median_time(lambda: molcomp.sample(key, m, s, state, sweeps, progress=False).state, repeats)
     return [Measurement("site_updates_per_s", L * L * chains * sweeps / t, RATE, True)]

@@ -12,14 +12,20 @@ sweeps per step, with beta = 1 so energies and learning rates mean the same thin
   turn, exactly like thrml's 16 single-node blocks of a complete graph).
 - `thrml`: `thrml.models.estimate_kl_grad` on an `IsingEBM` over the complete graph,
   positive phase read from the data, `SamplingSchedule(warmup, samples, sweeps)`.
-- `molcomp` case "... pcd": the same budget spent on persistent chains (fit's default),
-  for reference; thrml's estimator has no persistent chains.
+- `molcomp` case "... pcd" (full size only): the same budget spent on persistent
+  chains (fit's default), for reference; thrml's estimator has no persistent chains.
 
 Both loops run jitted chunks of `eval_every` steps (a `fori_loop`), step keys
 `fold_in(key, step)`; compilation is excluded (an untimed warm-up chunk); exact KL is
 evaluated between chunks, outside the timed region, and no enumeration enters the
-training. Metrics: `time_to_kl_s` (training seconds until the first evaluation with
-KL < 0.05; inf if never), `final_kl` (nats, after all steps), `steps_to_kl`.
+training. Metrics (medians over `runs` training keys): `time_to_kl_s` (training
+seconds until the first evaluation with KL < 0.05; inf if never), `final_kl` (nats,
+after all steps), `steps_to_kl`, and the costs `n_parameters` (couplings and biases)
+and `train_wall_s` (all steps, compilation excluded); there is no inference step to
+time. The molcomp row pairs its runs with thrml's (run r of both uses training key r):
+`paired_difference_vs_thrml` (mean of the per-run differences of `time_to_kl_s`, with
+`_stderr`) and `speedup_vs_thrml` (geometric mean of thrml's time over molcomp's, with
+the standard error of its logarithm, `speedup_vs_thrml_log_stderr`).
 
 Every run also draws the KL-vs-step and KL-vs-seconds plot (`DIR/sleep_wake_training_curves.png`):
 `python -m benchmarks run --only sleep_wake_training [--quick | --smoke]`.
@@ -56,7 +62,7 @@ THRESHOLD = 0.05  # nats
 KEYS = ("n", "m", "chains", "warmup", "samples", "sweeps", "steps", "eval_every", "lr", "runs")
 ROWS = {
     "smoke": (8, 2000, 16, 4, 4, 1, 60, 10, 0.1, 1),
-    "quick": (16, 20000, 64, 10, 8, 2, 200, 5, 0.05, 5),
+    "quick": (16, 20000, 64, 10, 8, 2, 200, 5, 0.05, 3),
     "full": (16, 20000, 64, 10, 8, 2, 400, 5, 0.05, 15),
 }
 SIZES = {size: dict(zip(KEYS, row)) for size, row in ROWS.items()}
@@ -123,19 +129,45 @@ def _train_key(seed: int, run: int):
     return jax.random.fold_in(jax.random.key(seed + 1), run)
 
 
-def _measure(curves: list[dict]) -> list[Measurement]:
+def _first_hit(c: dict, key: str) -> float:
+    hit = np.flatnonzero(np.asarray(c["kl"]) < THRESHOLD)
+    return c[key][hit[0]] if hit.size else math.inf
+
+
+def _measure(curves: list[dict], s: dict) -> list[Measurement]:
     """Medians over the training runs (same task, different training keys)."""
-    times, steps, final = [], [], []
-    for c in curves:
-        kl = np.asarray(c["kl"])
-        hit = np.flatnonzero(kl < THRESHOLD)
-        times.append(c["seconds"][hit[0]] if hit.size else math.inf)
-        steps.append(c["step"][hit[0]] if hit.size else math.inf)
-        final.append(kl[-1])
+    times = [_first_hit(c, "seconds") for c in curves]
+    steps = [_first_hit(c, "step") for c in curves]
+    final = [c["kl"][-1] for c in curves]
+    n = s["n"]
     return [
         Measurement("time_to_kl_s", float(np.median(times)), "s", False),
         Measurement("final_kl", float(np.median(final)), "nats", False),
         Measurement("steps_to_kl", float(np.median(steps)), "steps", False),
+        Measurement("n_parameters", n * (n - 1) // 2 + n, "parameters", False),
+        Measurement(
+            "train_wall_s", float(np.median([c["seconds"][-1] for c in curves])), "s", False
+        ),
+    ]
+
+
+def _paired(mine: list[dict], theirs: list[dict]) -> list[Measurement]:
+    """molcomp minus thrml, run by run (the same training key index): seconds to the
+    KL goal, and the speed-up as the geometric mean of the time ratios."""
+    a = np.array([_first_hit(c, "seconds") for c in mine])
+    b = np.array([_first_hit(c, "seconds") for c in theirs])
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))) or a.size < 2:
+        return []
+    d = a - b
+    log_ratio = np.log(b / a)
+    extra = {"versus": "thrml", "of": "time_to_kl_s", "runs": int(a.size)}
+    se = float(np.std(d, ddof=1) / math.sqrt(d.size))
+    gse = float(np.std(log_ratio, ddof=1) / math.sqrt(d.size))
+    return [
+        Measurement("paired_difference_vs_thrml", float(np.mean(d)), "s", False, extra),
+        Measurement("paired_difference_vs_thrml_stderr", se, "s", False, extra),
+        Measurement("speedup_vs_thrml", float(np.exp(np.mean(log_ratio))), "x", True, extra),
+        Measurement("speedup_vs_thrml_log_stderr", gse, "ln units", False, extra),
     ]
 
 
@@ -181,7 +213,8 @@ def _run_molcomp(s: dict, seed: int, label: str, persistent: bool, ctx: Context)
         history = run(_train_key(seed, r), s["steps"])
         curves.append({"step": history.eval_step, "kl": history.kl, "seconds": history.train_s})
     _keep(ctx, label, "molcomp", curves[0])
-    return _measure(curves)
+    peer = ctx.cache.get(("sleep_wake_runs", label, "thrml"))
+    return _measure(curves, s) + ([] if peer is None else _paired(curves, peer))
 
 
 # ---- thrml ---------------------------------------------------------------------------
@@ -240,15 +273,21 @@ def _run_thrml(s: dict, seed: int, label: str, ctx: Context):
             curve["seconds"].append(elapsed)
         curves.append(curve)
     _keep(ctx, label, "thrml", curves[0])
-    return _measure(curves)
+    ctx.cache["sleep_wake_runs", label, "thrml"] = curves
+    return _measure(curves, s)
 
 
 def cases(size: str) -> list[Case]:
+    """thrml first, so molcomp's case can pair its runs with thrml's; the persistent-
+    chain variant (for reference) runs at full size only."""
     s = SIZES[size]
     label = f"random ising n={s['n']}"
     seed = 0
     restart = _params(s, "sleep_wake_restart")
-    return [
+    out = [
+        Case(
+            label, "thrml", "peer", restart, functools.partial(_run_thrml, s, seed, label), 1, seed
+        ),
         Case(
             label,
             "molcomp",
@@ -258,19 +297,20 @@ def cases(size: str) -> list[Case]:
             1,
             seed,
         ),
-        Case(
-            label, "thrml", "peer", restart, functools.partial(_run_thrml, s, seed, label), 1, seed
-        ),
-        Case(
-            f"{label} pcd",
-            "molcomp",
-            "neural",
-            _params(s, "sleep_wake_pcd"),
-            functools.partial(_run_molcomp, s, seed, f"{label} pcd", True),
-            1,
-            seed,
-        ),
     ]
+    if size != "quick":
+        out.append(
+            Case(
+                f"{label} pcd",
+                "molcomp",
+                "neural",
+                _params(s, "sleep_wake_pcd"),
+                functools.partial(_run_molcomp, s, seed, f"{label} pcd", True),
+                1,
+                seed,
+            )
+        )
+    return out
 
 
 # ---- the curve plot ---------------------------------------------------------------------

@@ -19,7 +19,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 import molcomp
-from molcomp.checks import check_positive_int
+from molcomp.checks import check_key, check_positive_int
 
 
 class AISInfo(eqx.Module):
@@ -90,6 +90,7 @@ class AIS(eqx.Module):
 
         **Returns:** `(log_z, info)` with `info` an `AISInfo`.
         """
+        check_key("key", key)
         ts = self.ladder()
         k_base, k_run = jax.random.split(key)
         configs = molcomp.exact.uniform(k_base, model, self.chains)
@@ -124,6 +125,7 @@ class AIS(eqx.Module):
 
         **Returns:** `(log_likelihood, info)` as in `log_partition`.
         """
+        check_key("key", key)
         log_z, info = self.log_partition(key, model, sampler)
         observed = model if marginal is None else marginal
         e = jax.vmap(observed.energy)(jnp.asarray(data))

@@ -20,6 +20,7 @@ import equinox as eqx
 import numpy as np
 
 from molcomp import AbstractSampler, ChainState
+from molcomp.checks import check_key
 
 
 def _has_hook(sampler) -> bool:
@@ -93,4 +94,5 @@ class Clamped(AbstractSampler):
 
     def step(self, key, model, state, prepared=None):
         """One step of the inner sampler over the free variables only."""
+        check_key("key", key)
         return self.sampler.step_free(key, model, state, self.free, prepared)

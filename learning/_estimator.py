@@ -13,6 +13,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from molcomp.checks import check_key
+
 from ._phases import AbstractDataPhase, AbstractModelPhase, mean_statistics
 
 
@@ -47,6 +49,7 @@ def init_state(key, model, data_phase: AbstractDataPhase, model_phase: AbstractM
 
     **Returns:** a `PhaseState`.
     """
+    check_key("key", key)
     if not isinstance(data_phase, AbstractDataPhase):
         raise TypeError(
             f"data_phase must be Observed or ClampedChains, got {type(data_phase).__name__}"
@@ -174,6 +177,7 @@ def estimate_grad(
     grads, state, info = estimate_grad(key, bm, data_phase, model_phase, state)
     ```
     """
+    check_key("key", key)
     k_data, k_model = jax.random.split(key)
     pos, w_pos, data_state, acc_d = data_phase.draw(k_data, model, state.data)
     neg, w_neg, model_state, acc_m = model_phase.draw(k_model, model, state.model, pos, w_pos)

@@ -25,11 +25,14 @@ from tqdm.auto import tqdm
 
 import molcomp
 from molcomp import AbstractSampler
-from molcomp.checks import check_positive_int
+from molcomp.checks import check_key, check_positive_int
 
 from . import _checkpoint
 from ._ais import AIS
 from ._estimator import estimate_grad, init_state
+from ._finite import first_bad as _first_bad
+from ._finite import leaf_names as _leaf_names
+from ._finite import raise_non_finite as _raise_non_finite
 from ._phases import PCD, AbstractDataPhase, AbstractModelPhase, Observed
 from .exact import empirical_log_probs, kl_divergence
 
@@ -108,12 +111,24 @@ class Checkpointing(eqx.Module):
 
 @eqx.filter_jit
 def _train_chunk(
-    key, carry, start, n, static, optimizer, data_phase, model_phase, spec, via_stats, size
+    key,
+    carry,
+    start,
+    n,
+    static,
+    optimizer,
+    data_phase,
+    model_phase,
+    spec,
+    via_stats,
+    size,
+    check_finite,
 ):
-    """n (<= size) training steps from step index `start`."""
+    """n (<= size) training steps from step index `start`; with `check_finite`, also the
+    first step at which each gradient and each parameter leaf was non-finite."""
 
     def one(i, c):
-        dyn, gn, gap = c
+        dyn, gn, gap, bad_g, bad_p = c
         model, opt_state, ps = eqx.combine(dyn, static)
         k = jax.random.fold_in(key, start + i)
         grads, ps, info = estimate_grad(
@@ -121,12 +136,18 @@ def _train_chunk(
         )
         updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, spec))
         model = eqx.apply_updates(model, updates)
+        if check_finite:  # static
+            bad_g = _first_bad(bad_g, grads, start + i)
+            bad_p = _first_bad(bad_p, eqx.filter(model, spec), start + i)
         dyn, _ = eqx.partition((model, opt_state, ps), eqx.is_array)
         gn = gn.at[i].set(optax.tree.norm(grads))
-        return dyn, gn, gap.at[i].set(info.energy_gap)
+        return dyn, gn, gap.at[i].set(info.energy_gap), bad_g, bad_p
 
     zeros = jnp.full(size, jnp.nan, jnp.float32)
-    return jax.lax.fori_loop(0, n, one, (carry, zeros, zeros))
+    model = eqx.combine(carry, static)[0]
+    n_leaves = len(_leaf_names(eqx.filter(model, spec)))
+    none = jnp.full(n_leaves, -1, jnp.int32)
+    return jax.lax.fori_loop(0, n, one, (carry, zeros, zeros, none, none))
 
 
 @eqx.filter_jit
@@ -166,6 +187,7 @@ def fit(
     evaluate: Evaluation | None = None,
     checkpoint: Checkpointing | None = None,
     progress: bool | None = None,
+    check_finite: bool = True,
 ):
     """Train `model` by descending the sleep-wake gradient with `optimizer`.
 
@@ -183,6 +205,9 @@ def fit(
     - `evaluate`: an `Evaluation` (exact KL and AIS log-likelihood every k steps).
     - `checkpoint`: a `Checkpointing` (write, and resume from, checkpoints).
     - `progress`: tqdm bar; default when stderr is a terminal.
+    - `check_finite`: stop with a `FloatingPointError` naming the step and the leaf as
+      soon as a gradient or a trainable parameter holds NaN/inf (checked every step on
+      the device, read once per chunk; False skips it).
 
     **Returns:** `(model, history)` with `history` a `FitHistory`.
 
@@ -193,6 +218,7 @@ def fit(
                       evaluate=Evaluation(every=100))
     ```
     """
+    check_key("key", key)
     if not isinstance(optimizer, optax.GradientTransformation):
         raise TypeError(
             f"optimizer must be an optax GradientTransformation (e.g. optax.adam(1e-2)), got "
@@ -207,6 +233,18 @@ def fit(
             f"checkpoint must be a learning.Checkpointing, got {type(checkpoint).__name__}"
         )
     steps = check_positive_int("steps", steps)
+    if not isinstance(check_finite, bool):
+        raise TypeError(f"check_finite must be a bool, got {type(check_finite).__name__}")
+    if model_phase is not None and not isinstance(model_phase, AbstractModelPhase):
+        raise TypeError(
+            "model_phase must be a learning model phase (PCD, CD, FreshChains), got "
+            f"{type(model_phase).__name__}"
+        )
+    if not isinstance(data, AbstractDataPhase | np.ndarray | jax.Array | list | tuple):
+        raise TypeError(
+            "data must be an array of configurations or a learning data phase, got "
+            f"{type(data).__name__}"
+        )
     sampler.check_model(model)
     data_phase = _data_phase(model, data)
     model_phase = PCD(sampler) if model_phase is None else model_phase
@@ -223,7 +261,8 @@ def fit(
     tree = (model, opt_state, phase_state)
     if checkpoint is not None:
         fp = _checkpoint.fingerprint(tree, key, data_phase, model_phase, spec, repr(via_statistics))
-        loaded = _checkpoint.load(checkpoint.directory, tree, fp)
+        opt_text = _checkpoint.describe_optimizer(optimizer)
+        loaded = _checkpoint.load(checkpoint.directory, tree, fp, opt_text)
         if loaded is not None:
             start, tree, hist = loaded
             history = FitHistory(**hist)
@@ -233,6 +272,7 @@ def fit(
 
     size = min(v for v in (eval_every, ckpt_every, 50) if v is not None)
     dyn, static = eqx.partition(tree, eqx.is_array)
+    leaf_names = _leaf_names(eqx.filter(model, spec))
     progress = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=steps, initial=start, disable=not progress, unit="step", leave=False)
     while start < steps:
@@ -242,7 +282,7 @@ def fit(
             [steps, start + size] + [(start // e + 1) * e for e in (eval_every, ckpt_every) if e]
         )
         t0 = time.perf_counter()
-        dyn, gn, gap = _train_chunk(
+        dyn, gn, gap, bad_g, bad_p = _train_chunk(
             k_train,
             dyn,
             jnp.int32(start),
@@ -254,8 +294,11 @@ def fit(
             spec,
             via_statistics,
             size,
+            bool(check_finite),
         )
         gn, gap = np.asarray(gn), np.asarray(gap)  # waits for the chunk
+        if check_finite:
+            _raise_non_finite(bad_g, bad_p, leaf_names)
         train_s += time.perf_counter() - t0
         history.grad_norm += gn[: stop - start].tolist()
         history.energy_gap += gap[: stop - start].tolist()
@@ -268,7 +311,7 @@ def fit(
         if checkpoint is not None and (stop == steps or (ckpt_every and stop % ckpt_every == 0)):
             history.seconds = train_s
             tree = eqx.combine(dyn, static)
-            _checkpoint.save(checkpoint.directory, stop, tree, history.to_dict(), fp)
+            _checkpoint.save(checkpoint.directory, stop, tree, history.to_dict(), fp, opt_text)
         bar.update(stop - start)
         bar.set_postfix(grad_norm=f"{gn[stop - start - 1]:.3g}")
         start = stop

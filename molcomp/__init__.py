@@ -13,6 +13,7 @@ from . import observables as observables
 from . import particles as particles
 from . import potts as potts
 from . import samplers as samplers
+from . import sharding as sharding
 from . import structures as structures
 from ._io import atomic_write as atomic_write
 from ._io import load as load

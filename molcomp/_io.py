@@ -4,11 +4,13 @@ The header says how to rebuild the model's skeleton (class, species, lattice) wi
 public constructors, so a file stays readable when private fields move around; the
 leaves (couplings, mu, beta, neighbour tables) follow, written by
 `equinox.tree_serialise_leaves`. The header also lists every leaf's shape and dtype,
-so a file that does not match its header is reported instead of half-loaded.
+so a file that does not match its header is reported instead of half-loaded, and
+(since format version 2) the sha256 of the payload, so a corrupted file is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -24,7 +26,8 @@ from .lattice import _lattice
 from .potts._potts import PlaceModel, PottsModel
 
 FORMAT = "molcomp.model"
-VERSION = 1
+VERSION = 2
+_READS = (1, 2)  # version 1: no checksum
 _CLASSES = {"PottsModel": PottsModel, "PlaceModel": PlaceModel}
 
 
@@ -60,9 +63,11 @@ def atomic_write(path, data: bytes | str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise OSError(f"cannot write {target!r}: {e.strerror or e}") from e
         raise
 
 
@@ -86,17 +91,19 @@ def save(path, model) -> None:
     """
     if type(model) not in _CLASSES.values():
         raise TypeError(f"model must be a PottsModel or PlaceModel, got {type(model).__name__}")
-    buf = io.BytesIO()
-    buf.write(json.dumps(_header(model), separators=(",", ":")).encode() + b"\n")
-    eqx.tree_serialise_leaves(buf, model)
-    atomic_write(path, buf.getvalue())
+    payload = io.BytesIO()
+    eqx.tree_serialise_leaves(payload, model)
+    payload = payload.getvalue()
+    header = {**_header(model), "sha256": hashlib.sha256(payload).hexdigest()}
+    atomic_write(path, json.dumps(header, separators=(",", ":")).encode() + b"\n" + payload)
 
 
 def load(path):
     """Read a model written by `save`.
 
-    Raises `ValueError` if `path` is not a molcomp model file or does not match its
-    header (truncated, corrupted, or written by a newer molcomp).
+    Raises `ValueError` naming `path` if it is not a molcomp model file or does not
+    match its header (truncated, corrupted: the payload's sha256 differs from the
+    header's, or written by a newer molcomp).
     """
     path = os.fspath(path)
     with open(path, "rb") as f:
@@ -109,10 +116,19 @@ def load(path):
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"{path}: header does not describe a valid model: {e}") from e
         like = _like_from_header(path, header, like)
-        try:
-            return eqx.tree_deserialise_leaves(f, like)
-        except Exception as e:  # numpy/equinox raise several types for a bad payload
-            raise ValueError(f"{path}: model data is truncated or corrupted ({e})") from e
+        payload = f.read()
+    if header["version"] >= 2:
+        digest = hashlib.sha256(payload).hexdigest()
+        if digest != header.get("sha256"):
+            raise ValueError(
+                f"{path}: model data is truncated or corrupted (checksum mismatch: the "
+                f"payload's sha256 is {digest[:12]}..., the header says "
+                f"{str(header.get('sha256'))[:12]}...)"
+            )
+    try:
+        return eqx.tree_deserialise_leaves(io.BytesIO(payload), like)
+    except Exception as e:  # numpy/equinox raise several types for a bad payload
+        raise ValueError(f"{path}: model data is truncated or corrupted ({e})") from e
 
 
 def _header(model) -> dict:
@@ -141,10 +157,10 @@ def _parse_header(path: str, line: bytes) -> dict:
         raise ValueError(f"{not_ours}: {e}") from e
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ValueError(not_ours)
-    if header.get("version") != VERSION:
+    if header.get("version") not in _READS:
         raise ValueError(
             f"{path} has molcomp model format version {header.get('version')!r}; "
-            f"this molcomp reads version {VERSION}"
+            f"this molcomp reads versions {_READS}"
         )
     if header.get("class") not in _CLASSES:
         raise ValueError(f"{path}: unknown model class {header.get('class')!r}")

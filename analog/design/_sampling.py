@@ -16,8 +16,11 @@ from ._task import ClusterDesign
 
 
 def design_sampler(task: ClusterDesign) -> particles.Brownian:
-    """Brownian dynamics, dt = 2e-3 (stable: the stiffest curvature, the core's 50 kT,
-    relaxes in 0.02), skin as large as the box allows up to 1 sigma.
+    """Brownian dynamics, dt = 2e-3, skin as large as the box allows up to 1 sigma.
+
+    dt must stay below `Brownian.stable_dt` = 1 / k, k the stiffest pair curvature
+    max(core / sigma^2, 2 alpha^2 max D): 500 kT / sigma^2, i.e. D < 15.6 kT at
+    alpha = 4 (`molcomp.sample` refuses depths beyond that with this sampler).
 
     **Returns:** a `molcomp.particles.Brownian`.
     """

@@ -24,7 +24,7 @@ import jax.flatten_util
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from molcomp.checks import is_concrete
+from molcomp.checks import check_key, check_nonnegative_int, check_real, is_concrete
 
 RHOS = ("hard_sigmoid", "sigmoid")
 
@@ -66,6 +66,7 @@ class LayeredEnergy(eqx.Module):
     @classmethod
     def random(cls, key, sizes: Sequence[int], rho: str = "hard_sigmoid") -> LayeredEnergy:
         """Glorot-uniform weights, zero biases; `sizes` = (inputs, hidden..., outputs)."""
+        check_key("key", key)
         keys = jax.random.split(key, len(sizes) - 1)
         ws = []
         for k, i, o in zip(keys, sizes[:-1], sizes[1:]):
@@ -95,8 +96,18 @@ class LayeredEnergy(eqx.Module):
         return jnp.sum(self.energy(state, x) + beta * self.cost(state, y))
 
 
+def _check_relaxation(step_size, **steps) -> None:
+    """`step_size` > 0 and step counts >= 0 (concrete values; traced ones pass)."""
+    if is_concrete(step_size):
+        check_real("step_size", step_size, minimum=0.0, strict=True)
+    for name, value in steps.items():
+        if is_concrete(value):
+            check_nonnegative_int(name, value)
+
+
 def relax(model: LayeredEnergy, state, x, y, beta, steps: int, step_size: float = 0.5):
     """Gradient descent on the state: s <- s - step_size dF/ds, F = E + beta C."""
+    _check_relaxation(step_size, steps=steps)
     grad = jax.grad(model.total)
     return jax.lax.fori_loop(
         0,
@@ -139,8 +150,9 @@ def eqprop_grad(
     `free_steps`, `nudged_steps`, `step_size`; `state`: free-phase start (default 0).
     **Returns:** `(grads, info)` with info.loss, info.accuracy and info.free (s_0).
     """
-    if is_concrete(beta) and not float(beta) > 0:
-        raise ValueError(f"beta must be > 0, got {beta!r}")
+    if is_concrete(beta):
+        check_real("beta", beta, minimum=0.0, strict=True)
+    _check_relaxation(step_size, free_steps=free_steps, nudged_steps=nudged_steps)
     x, y = jnp.asarray(x), jnp.asarray(y)
     s0 = model.zeros(x.shape[0]) if state is None else state
     s0 = relax(model, s0, x, y, 0.0, free_steps, step_size)

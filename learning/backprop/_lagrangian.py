@@ -21,6 +21,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from molcomp.checks import check_key
+
 ACTIVATIONS = ("tanh", "relu", "identity")
 
 
@@ -74,6 +76,7 @@ class MLP(eqx.Module):
     @classmethod
     def random(cls, key, sizes: Sequence[int], activation: str = "tanh") -> MLP:
         """Glorot-normal weights, zero biases; `sizes` = (inputs, hidden..., outputs)."""
+        check_key("key", key)
         if len(sizes) < 2:
             raise ValueError(f"sizes needs inputs and outputs, got {sizes!r}")
         keys = jax.random.split(key, len(sizes) - 1)

@@ -40,7 +40,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from molcomp import AbstractEnergyModel
-from molcomp.checks import is_concrete
+from molcomp.checks import check_key, is_concrete
 from molcomp.linkers import ExplicitLinkerLattice
 
 from .._estimator import energy_gap_grad
@@ -182,6 +182,7 @@ def sample_linkers(key, model: LinkerJointModel, sites) -> Int[Array, "m N"]:
 
     **Returns:** (m, N) joint states (the sites followed by the sampled linkers).
     """
+    check_key("key", key)
     _check_model(model)
     sites = _check_sites(model, sites)
     one_row = sites.ndim == 1

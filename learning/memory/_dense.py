@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from molcomp import AbstractEnergyModel
-from molcomp.checks import check_positive_int, is_concrete
+from molcomp.checks import check_key, check_positive_int, is_concrete
 
 from ._hopfield import _check_update, _sweeps, as_spins, check_binary_state, check_spins, flip
 from ._recall import AbstractMemory, check_cue, check_patterns
@@ -60,6 +60,7 @@ class DenseHopfield(AbstractMemory, AbstractEnergyModel):
 
     def recall(self, key, cue, steps: int = 10):
         """Zero-temperature dynamics from `cue` for `steps` sweeps."""
+        check_key("key", key)
         s = check_cue(self, cue).astype(jnp.float32)
         xi = self.patterns / self.patterns.shape[1]
 
@@ -84,6 +85,7 @@ class DenseHopfield(AbstractMemory, AbstractEnergyModel):
 
     def corrupt(self, key, pattern, fraction: float):
         """`pattern` with round(fraction * N) random units flipped."""
+        check_key("key", key)
         return flip(key, pattern, fraction)
 
 
@@ -144,6 +146,7 @@ class ModernHopfield(AbstractMemory, AbstractEnergyModel):
 
     def recall(self, key, cue, steps: int = 1):
         """`steps` CCCP updates from `cue` (deterministic: `key` is unused)."""
+        check_key("key", key)
         del key  # deterministic dynamics
         s = check_cue(self, cue).astype(jnp.float32)
         return jax.lax.fori_loop(0, steps, lambda _, x: self.step(x), s)
@@ -156,4 +159,5 @@ class ModernHopfield(AbstractMemory, AbstractEnergyModel):
 
     def corrupt(self, key, pattern, fraction: float):
         """Flip the sign of round(fraction * N) random components."""
+        check_key("key", key)
         return flip(key, pattern, fraction)

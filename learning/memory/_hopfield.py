@@ -17,9 +17,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
 from molcomp import AbstractEnergyModel
-from molcomp.checks import check_positive_int, is_concrete
+from molcomp.checks import check_key, check_positive_int, is_concrete
 
-from ._recall import AbstractMemory, check_cue, check_patterns
+from ._recall import AbstractMemory, check_cue, check_patterns, check_settings
 
 UPDATES = ("async", "sync")
 
@@ -66,6 +66,8 @@ def check_binary_state(state, n: int, name: str):
 
 def flip(key, pattern: Array, fraction: float) -> Array:
     """`pattern` (+-1) with round(fraction * N) units, chosen at random, flipped."""
+    check_key("key", key)
+    check_settings(fraction=fraction)
     n = pattern.shape[-1]
     k = jnp.round(fraction * n)
     chosen = jax.random.permutation(key, n) < k
@@ -171,6 +173,7 @@ class Hopfield(AbstractMemory, AbstractEnergyModel):
 
     def recall(self, key, cue, steps: int = 10):
         """Zero-temperature dynamics from `cue` for `steps` sweeps."""
+        check_key("key", key)
         s = check_cue(self, cue).astype(jnp.float32)
 
         def unit(x, i):
@@ -189,6 +192,7 @@ class Hopfield(AbstractMemory, AbstractEnergyModel):
 
     def corrupt(self, key, pattern, fraction: float):
         """`pattern` with round(fraction * N) random units flipped."""
+        check_key("key", key)
         return flip(key, pattern, fraction)
 
 
@@ -267,6 +271,7 @@ class PottsHopfield(AbstractMemory, AbstractEnergyModel):
 
     def recall(self, key, cue, steps: int = 10):
         """Zero-temperature dynamics from `cue` for `steps` sweeps."""
+        check_key("key", key)
         s = check_cue(self, cue).astype(jnp.int32)
 
         def unit(x, i):
@@ -286,6 +291,8 @@ class PottsHopfield(AbstractMemory, AbstractEnergyModel):
 
     def corrupt(self, key, pattern, fraction: float):
         """Set round(fraction * N) random units to a different state, chosen uniformly."""
+        check_key("key", key)
+        check_settings(fraction=fraction)
         k_pick, k_shift = jax.random.split(key)
         n = pattern.shape[-1]
         chosen = jax.random.permutation(k_pick, n) < jnp.round(fraction * n)

@@ -15,6 +15,14 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from molcomp.checks import (
+    check_fraction,
+    check_key,
+    check_nonnegative_int,
+    check_positive_int,
+    is_concrete,
+)
+
 
 class AbstractMemory(eqx.Module):
     """An associative memory holding `patterns` (p, N).
@@ -69,6 +77,17 @@ def check_cue(memory: AbstractMemory, cue, name: str = "cue") -> Array:
     return arr
 
 
+def check_settings(*, fraction=None, steps=None, probes=None) -> None:
+    """Range checks of the recall protocol's settings (concrete values only: inside a
+    trace they are left alone): `fraction` in [0, 1], `steps` >= 0, `probes` >= 1."""
+    if fraction is not None and is_concrete(fraction):
+        check_fraction("fraction", fraction)
+    if steps is not None and is_concrete(steps):
+        check_nonnegative_int("steps", steps)
+    if probes is not None:
+        check_positive_int("probes", probes)
+
+
 def recall_overlaps(
     key, memory: AbstractMemory, fraction: float = 0.1, steps: int = 10, probes: int | None = None
 ) -> Float[Array, " k"]:
@@ -77,6 +96,8 @@ def recall_overlaps(
     Each of the first `probes` stored patterns (all by default) is corrupted by
     `fraction`, recalled for `steps` sweeps, and compared with itself.
     """
+    check_key("key", key)
+    check_settings(fraction=fraction, steps=steps, probes=probes)
     k = memory.n_patterns if probes is None else min(probes, memory.n_patterns)
     k_cue, k_run = jax.random.split(key)
     targets = memory.patterns[:k]
@@ -88,6 +109,8 @@ def recall_overlaps(
 def recall(key, memory: AbstractMemory, cue, steps: int = 10):
     """Recall from `cue`; returns `(state, overlaps, retrieved)` with `retrieved` the
     index of the stored pattern of largest overlap."""
+    check_key("key", key)
+    check_settings(steps=steps)
     state = memory.recall(key, check_cue(memory, cue), steps)
     m = memory.overlaps(state)
     return state, m, jnp.argmax(m, axis=-1)
@@ -114,9 +137,19 @@ def capacity(
     Returns `(alpha, {p: mean overlap})`; alpha is 0 when even the smallest p fails, and
     a lower bound when the largest p passes.
     """
-    ps = sorted(int(p) for p in ps)
+    check_key("key", key)
+    if not callable(build):
+        raise TypeError(f"build must be a function (key, p) -> memory, got {type(build).__name__}")
+    if evaluate is not None and not callable(evaluate):
+        raise TypeError(f"evaluate must be a function or None, got {type(evaluate).__name__}")
+    n = check_positive_int("n", n)
+    if isinstance(ps, str) or not hasattr(ps, "__iter__"):
+        raise TypeError(f"ps must be a sequence of pattern counts, got {type(ps).__name__}")
+    ps = sorted(check_positive_int("ps", p) for p in ps)
     if not ps:
         raise ValueError("ps is empty: give at least one load to test")
+    check_settings(fraction=fraction, steps=steps, probes=probes)
+    check_fraction("threshold", threshold)
     evaluate = recall_overlaps if evaluate is None else evaluate
     seen: dict[int, float] = {}
 

@@ -23,7 +23,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from molcomp import AbstractEnergyModel
-from molcomp.checks import as_finite_float, is_concrete
+from molcomp.checks import as_finite_float, check_key, is_concrete
 
 
 def _param(name, value, shape):
@@ -142,6 +142,7 @@ class BoltzmannMachine(AbstractBinaryModel):
     @classmethod
     def random(cls, key, n: int, *, scale: float = 0.01, bias_scale: float | None = None):
         """w_ij ~ Normal(0, scale^2) and b_i ~ Normal(0, bias_scale^2) (default: scale)."""
+        check_key("key", key)
         kw, kb = jax.random.split(key)
         bias_scale = scale if bias_scale is None else bias_scale
         w = scale * jax.random.normal(kw, (n * (n - 1) // 2,))
@@ -210,6 +211,7 @@ class RBM(AbstractBinaryModel):
     @classmethod
     def random(cls, key, n_visible: int, n_hidden: int, *, scale: float = 0.01) -> RBM:
         """W ~ Normal(0, scale^2), zero biases."""
+        check_key("key", key)
         W = scale * jax.random.normal(key, (n_visible, n_hidden))
         return cls(W, jnp.zeros(n_visible), jnp.zeros(n_hidden))
 

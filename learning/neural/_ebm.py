@@ -20,7 +20,7 @@ from jaxtyping import Array, Float
 
 import molcomp
 from molcomp import AbstractEnergyModel, AbstractSampler, ChainState
-from molcomp.checks import check_positive_int, check_real
+from molcomp.checks import check_key, check_positive_int, check_real
 from molcomp.samplers import SamplerInfo
 
 from .._estimator import energy_gap_grad
@@ -99,6 +99,7 @@ class OverdampedLangevin(AbstractSampler):
 
     def step(self, key, model, state, prepared=None):
         """One Langevin step of one chain."""
+        check_key("key", key)
         _, shift = space.free()
         init_fn, apply_fn = simulate.brownian(model.energy, shift, self.dt, 1.0, gamma=1.0)
         # jax-md keeps the key in its state; we build that state per step from the key
@@ -117,6 +118,7 @@ def ebm_grad(key, model, sampler: OverdampedLangevin, data, state: ChainState, s
     (d KL(P_data || Q) / d theta, for optax), the advanced chains, and
     gap = <U>_data - <U>_model.
     """
+    check_key("key", key)
     state = molcomp.sample(key, model, sampler, state, steps, progress=False).state
     neg = jax.lax.stop_gradient(state.config)
     pos = jnp.asarray(data)

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from molcomp import AbstractSampler, ChainState
+from molcomp.checks import check_key
 from molcomp.samplers import SamplerInfo
 
 from ._binary import RBM, AbstractBinaryModel, spins
@@ -52,6 +53,7 @@ class SequentialGibbs(AbstractSampler):
 
     def step_free(self, key, model, state, free, prepared=None):
         """One sweep over the units where `free` is True (all when None)."""
+        check_key("key", key)
         W, h = model.ising_form() if prepared is None else prepared
         units = jnp.asarray(_units(model.n_sites, free), jnp.int32)
         u = jax.random.uniform(key, units.shape)
@@ -87,6 +89,7 @@ class AlternatingGibbs(AbstractSampler):
 
     def step_free(self, key, model, state, free, prepared=None):
         """One sweep that leaves the units outside `free` (all free when None) as they are."""
+        check_key("key", key)
         nv = model.n_visible
         free = np.ones(model.n_sites, bool) if free is None else np.asarray(free)
         s = spins(state.config)

@@ -17,7 +17,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from molcomp.checks import check_positive_int
+from molcomp.checks import check_key, check_positive_int
 
 
 def _trajectory(model, sampler, state, keys, checkpoint_every):
@@ -71,6 +71,7 @@ def trajectory_grad(
 
     **Returns:** `(loss, grads)`, grads shaped like the model (None where not trained).
     """
+    check_key("key", key)
     steps = check_positive_int("steps", steps)
     if checkpoint_every is not None:
         if int(checkpoint_every) < 1 or steps % int(checkpoint_every):

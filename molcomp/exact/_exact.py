@@ -22,7 +22,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from .._model import AbstractEnergyModel
-from ..checks import check_positive_int
+from ..checks import check_key, check_positive_int
 from ..potts._potts import PlaceModel
 
 MAX_STATES = 1 << 22
@@ -205,6 +205,7 @@ def sample(
     data = molcomp.exact.sample(jax.random.key(0), model, 1000)
     ```
     """
+    check_key("key", key)
     n = check_positive_int("n", n)
     p = jnp.exp(log_probabilities(model, batch_size=batch_size, max_states=max_states))
     cdf = jnp.cumsum(p)
@@ -227,6 +228,7 @@ def uniform(key, model, n: int) -> Int[Array, "n sites"]:
 
     **Returns:** (n, n_sites) int32 configurations.
     """
+    check_key("key", key)
     n = check_positive_int("n", n)
     _check_discrete(model)
     if _is_place(model):

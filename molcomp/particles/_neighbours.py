@@ -5,7 +5,8 @@ CPU; this one sorts particles by cell and reads each cell's members by gathers. 
 result is jax-md's `NeighborList` container (Dense format), so energies still go through
 `smap`, and capacities are static: exceeding one sets jax-md's sticky overflow bit,
 which the particle samplers turn into a frozen chain and (through `molcomp.sample`) a
-reallocation, never a wrong list. With fewer than `CELL_LIST_MIN_PARTICLES` particles
+reallocation, never a wrong list (what a recovered run then equals, exactly: see the
+docstring of `_base`). With fewer than `CELL_LIST_MIN_PARTICLES` particles
 every particle is a candidate of every other (O(n^2), cheaper to compile).
 """
 

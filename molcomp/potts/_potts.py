@@ -11,6 +11,7 @@ last state index, q, with no couplings and mu = 0 (the reference concentration c
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
@@ -85,6 +86,18 @@ class AbstractPottsModel(AbstractEnergyModel):
 
     def check_state(self, sigma, name: str = "state"):
         """Validate shape and range of a configuration (batched leading axes allowed)."""
+        if is_concrete(sigma) and not isinstance(sigma, jax.Array):
+            # Range-check the caller's values before any cast: int64 values beyond int32
+            # would otherwise wrap into range in jnp.asarray.
+            arr = np.asarray(sigma)
+            if np.issubdtype(arr.dtype, np.integer) and arr.size:
+                lo, hi = arr.min(), arr.max()
+                if lo < 0 or hi >= self.n_states:
+                    bad = lo if lo < 0 else hi
+                    raise ValueError(
+                        f"{name} holds state {bad}; states must be in [0, {self.n_states})"
+                    )
+            sigma = arr
         sigma = jnp.asarray(sigma)
         n = self.lattice.n_sites
         if sigma.ndim < 1 or sigma.shape[-1] != n:

@@ -140,6 +140,7 @@ class AbstractSampler(eqx.Module):
                 f"state.config must have shape {_shape(shape)} or "
                 f"{_shape(shape, 'chains')} for this model, got {got}"
             )
+        _check_values(model, state.config)
 
     def chain_shape(self, model) -> tuple[int, ...]:
         """Shape of the configuration of one chain (default: `model.state_shape`; replica
@@ -214,6 +215,27 @@ class AbstractPottsSampler(AbstractSampler):
                 f"{type(self).__name__}, got {type(model).__name__}"
             )
 
+    def aux_type(self) -> type:
+        """The type of `state.aux` that this sampler's `init` builds (default: no aux)."""
+        return type(None)
+
+    def check_state(self, model, state) -> None:
+        """As `AbstractSampler.check_state`, and a TypeError if `state` was initialised
+        by a sampler whose tables (`state.aux`) differ from this one's."""
+        super().check_state(model, state)
+        want, got = self.aux_type(), type(state.aux)
+        if got is not want:
+            raise TypeError(
+                f"state was initialised by {AUX_MAKERS.get(got, got.__name__)} (its aux is "
+                f"{got.__name__}) and cannot be passed to {self.label()}, whose states "
+                f"hold {want.__name__}; initialise it with this sampler's "
+                "init(model, config)"
+            )
+
+    def label(self) -> str:
+        """The sampler's name for messages."""
+        return type(self).__name__
+
     def prepare(self, model):
         """The model's (beta J, mu) tables, built once per run."""
         return model.tables()
@@ -221,6 +243,29 @@ class AbstractPottsSampler(AbstractSampler):
     def prepared_energy(self, model, prepared, config):
         """The energy from the prepared (beta J, mu) tables: one O(n k) lookup pass."""
         return model.energy(config, prepared)
+
+
+AUX_MAKERS: dict[type, str] = {
+    type(None): (
+        "a sampler without tables (BlockGibbs, SwapMetropolis, Metropolis(proposal='uniform'))"
+    )
+}
+"""Who builds a `ChainState` whose aux has a given type (filled in by the samplers)."""
+
+
+def _check_values(model, config) -> None:
+    """ValueError unless a discrete `config` holds states of `model` (one min/max
+    reduction on the device and one host read; skipped inside a trace)."""
+    if not model.is_discrete or not eqx.is_array(config) or isinstance(config, jax.core.Tracer):
+        return
+    if config.size == 0 or not jnp.issubdtype(config.dtype, jnp.integer):
+        return
+    lo, hi = (int(v) for v in np.asarray(jnp.stack([jnp.min(config), jnp.max(config)])))
+    if lo < 0 or hi >= model.n_states:
+        raise ValueError(
+            f"state holds site state {lo if lo < 0 else hi}, outside [0, {model.n_states}) "
+            f"for this model: was it built for another model?"
+        )
 
 
 def _shape(shape, *lead: str) -> str:

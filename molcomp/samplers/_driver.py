@@ -156,7 +156,11 @@ def _run(keys, model, sampler, state, trace_fn, mean_fn):
         def both(x):
             return sampler.observe(model, x, trace_fn), sampler.observe(model, x, mean_fn)
 
-        return jax.vmap(both)(config) if jax.tree_util.tree_leaves(config)[0].ndim > rank else both(config)
+        return (
+            jax.vmap(both)(config)
+            if jax.tree_util.tree_leaves(config)[0].ndim > rank
+            else both(config)
+        )
 
     def as_float(info):
         return jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), info)

@@ -6,6 +6,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ..checks import check_key
 from ..potts._potts import PottsModel
 from . import _checkerboard
 from ._base import (
@@ -91,6 +92,7 @@ class BlockGibbs(AbstractPottsSampler):
 
     def step(self, key, model, state, prepared=None):
         """One heat-bath sweep of one chain over all colour blocks."""
+        check_key("key", key)
         return self.step_free(key, model, state, None, prepared)
 
     def step_free(self, key, model, state, free, prepared=None):
@@ -102,6 +104,7 @@ class BlockGibbs(AbstractPottsSampler):
         it exact). `free` is a static boolean mask (n,); the random numbers drawn are
         those of `step`.
         """
+        check_key("key", key)
         free = free_mask(model, free)
         tables = model.tables() if prepared is None else prepared
         sigma = state.config

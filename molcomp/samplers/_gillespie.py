@@ -35,10 +35,16 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ..checks import check_fraction, check_positive_int, check_real
+from ..checks import check_fraction, check_key, check_positive_int, check_real
 from ..potts._potts import PottsModel
 from . import _sumtree
-from ._base import AbstractPottsSampler, ChainState, SamplerInfo, categorical_from_weights
+from ._base import (
+    AUX_MAKERS,
+    AbstractPottsSampler,
+    ChainState,
+    SamplerInfo,
+    categorical_from_weights,
+)
 
 CHUNK = 16  # events per masked inner loop of `Gillespie.run_for`
 TRIES = 4  # "other species" proposals drawn at once before a rejection loop
@@ -106,6 +112,9 @@ class Prepared(eqx.Module):
     mu_max: jax.Array
 
 
+AUX_MAKERS[Clock] = "Gillespie"
+
+
 class Gillespie(AbstractPottsSampler):
     """Rejection-free continuous-time Metropolis kinetics; one step is `events` events.
 
@@ -160,6 +169,10 @@ class Gillespie(AbstractPottsSampler):
 
     def _init_one(self, model, config):
         return ChainState(config, Clock(jnp.zeros((), jnp.float32)))
+
+    def aux_type(self) -> type:
+        """The physical clock `Clock`."""
+        return Clock
 
     def prepare(self, model) -> Prepared:
         """The sparse partner lists with their couplings and the sorted chemical
@@ -317,6 +330,7 @@ class Gillespie(AbstractPottsSampler):
 
     def step(self, key, model, state, prepared=None):
         """`events` events of one chain: (state, `GillespieInfo`)."""
+        check_key("key", key)
         prep = self.prepare(model) if prepared is None else prepared
         running = Running(state, self._tree(model, prep, state.config))
         running, info = self._events(key, model, prep, running)
@@ -364,6 +378,7 @@ class Gillespie(AbstractPottsSampler):
         the end is then exact. Returns `(state, info)`, a `DurationInfo` with `events` and
         `complete` (False when `max_events` ran out first).
         """
+        check_key("key", key)
         prep = self.prepare(model) if prepared is None else prepared
         t_end = state.aux.time + jnp.asarray(duration, jnp.float32)
         tree = self._tree(model, prep, state.config)

@@ -16,9 +16,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..checks import check_fraction, check_positive_int
+from ..checks import check_fraction, check_key, check_positive_int
 from ..potts._potts import PottsModel
-from ._base import AbstractPottsSampler, ChainState, SamplerInfo, free_mask
+from ._base import AUX_MAKERS, AbstractPottsSampler, ChainState, SamplerInfo, free_mask
 
 
 class PartnerTable(eqx.Module):
@@ -27,6 +27,9 @@ class PartnerTable(eqx.Module):
 
     partners: jax.Array  # (D, S, P) int32
     n_partners: jax.Array  # (D, S) int32
+
+
+AUX_MAKERS[PartnerTable] = "Metropolis(proposal='neighbour')"
 
 
 class Metropolis(AbstractPottsSampler):
@@ -86,6 +89,14 @@ class Metropolis(AbstractPottsSampler):
             return ChainState(config)
         return ChainState(config, partner_table(model, self.partners))
 
+    def aux_type(self) -> type:
+        """`PartnerTable` for the neighbour proposal, else no aux."""
+        return PartnerTable if self.proposal == "neighbour" else type(None)
+
+    def label(self) -> str:
+        """The sampler's name and proposal, for messages."""
+        return f"Metropolis(proposal={self.proposal!r})"
+
     def _n_words(self, model) -> int:
         """Random 32-bit words per site update: accept, state, [mixture, slot, pick]."""
         _, p_e, p_n = self._mixture(model)
@@ -104,6 +115,7 @@ class Metropolis(AbstractPottsSampler):
         boolean mask (n,); the random numbers drawn are those of `step`; `acceptance`
         is over the free sites.
         """
+        check_key("key", key)
         free = free_mask(model, free)
         tables = model.tables() if prepared is None else prepared
         sigma = state.config

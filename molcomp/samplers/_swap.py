@@ -6,7 +6,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ..checks import check_positive_int
+from ..checks import check_key, check_positive_int
 from ..potts._potts import PlaceModel
 from ._base import AbstractPottsSampler, ChainState, SamplerInfo
 
@@ -41,6 +41,7 @@ class SwapMetropolis(AbstractPottsSampler):
 
     def step(self, key, model, state, prepared=None):
         """`moves_per_site * n` swap proposals on one chain: (state, `SamplerInfo`)."""
+        check_key("key", key)
         tables = model.tables() if prepared is None else prepared
         lat = model.lattice
         n = lat.n_sites

@@ -25,7 +25,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from .._model import AbstractEnergyModel
-from ..checks import as_finite_float, is_concrete
+from ..checks import as_finite_float, check_key, is_concrete
 from ._base import AbstractSampler, ChainState, SamplerInfo, _shape
 
 
@@ -237,6 +237,13 @@ class ReplicaExchange(AbstractSampler):
                 )
             )
         super().check_state(model, state)
+        want = getattr(self.sampler, "aux_type", None)
+        if want is not None and type(state.aux.inner) is not want():
+            raise TypeError(
+                f"state holds replicas initialised for an inner sampler with "
+                f"{type(state.aux.inner).__name__} tables, not for {self.sampler.label()} "
+                f"(tables {want().__name__}); initialise it with this ReplicaExchange"
+            )
 
     def prepare(self, model):
         """The inner sampler's tables of every replica, stacked (leading axis R)."""
@@ -245,6 +252,7 @@ class ReplicaExchange(AbstractSampler):
     def step(self, key, model, state, prepared=None):
         """One inner step on every replica, then the swap attempts of this step's
         parity: (state, `ReplicaInfo`)."""
+        check_key("key", key)
         R = self.n_replicas
         if tuple(state.config.shape) != self.chain_shape(model):
             raise ValueError(

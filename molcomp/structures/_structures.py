@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Int
 
-from ..checks import check_positive_int
+from ..checks import check_key, check_positive_int
 from ..lattice._lattice import Lattice
 
 
@@ -224,6 +224,7 @@ def random(key, lattice: Lattice, n_species: int, m: int, *, patch=None) -> Stru
     structs = molcomp.structures.random(key, molcomp.lattice.square(6, periodic=False), 36, 2)
     ```
     """
+    check_key("key", key)
     n_species, m = check_positive_int("n_species", n_species), check_positive_int("m", m)
     sites, shape = _patch(lattice, patch, n_species)
     if sites.size != n_species:

@@ -148,7 +148,7 @@ def test_place_model_trains_with_swap_moves():
     assert len(history.grad_norm) == 40 and history.eval_step == []
 
 
-def _small_run(key, steps, directory, **kw):
+def _small_run(key, steps, directory, optimizer=ADAM, **kw):
     bm = random_ising(jax.random.key(8), 6)
     data = exact_samples(jax.random.key(9), random_ising(jax.random.key(10), 6), 200)
     sampler = learning.neural.SequentialGibbs()
@@ -157,7 +157,7 @@ def _small_run(key, steps, directory, **kw):
         bm,
         sampler,
         data,
-        ADAM,
+        optimizer,
         steps,
         model_phase=learning.PCD(sampler, 16),
         checkpoint=learning.Checkpointing(directory, every=4),
@@ -242,3 +242,29 @@ def test_evaluations_at_every_multiple_of_eval_every():
     )
     assert history.eval_step == [30, 60, 90, 100]
     assert len(history.kl) == 4 and np.all(np.isfinite(history.kl))
+
+
+def test_resume_with_other_optimizer_settings_is_refused(tmp_path):
+    """The checkpoint records the optimizer's settings (its transformation chain and the
+    hyperparameters in their closures): another learning rate is not resumed."""
+    directory = str(tmp_path / "c")
+    _small_run(jax.random.key(13), 4, directory)
+    with pytest.raises(ValueError, match="other optimizer settings"):
+        _small_run(jax.random.key(13), 8, directory, optimizer=optax.adam(0.01))
+    with pytest.raises(ValueError, match="other optimizer settings"):
+        _small_run(jax.random.key(13), 8, directory, optimizer=optax.sgd(0.05))
+    _small_run(jax.random.key(13), 8, directory, optimizer=optax.adam(0.05))  # same settings
+
+
+def test_non_finite_parameters_stop_fit_naming_step_and_leaf():
+    """A NaN learning rate poisons the parameters at the first step: fit stops there and
+    names the leaf; with check_finite=False the run goes on to the end."""
+    bm = random_ising(jax.random.key(8), 6)
+    data = exact_samples(jax.random.key(9), bm, 64)
+    sampler = learning.neural.SequentialGibbs()
+    bad = optax.sgd(float("nan"))
+    kw = dict(model_phase=learning.PCD(sampler, 8))
+    with pytest.raises(FloatingPointError, match=r"parameter model\.\w+.*step 0"):
+        learning.fit(jax.random.key(0), bm, sampler, data, bad, 6, **kw)
+    out, _ = learning.fit(jax.random.key(0), bm, sampler, data, bad, 6, check_finite=False, **kw)
+    assert not np.all(np.isfinite(out.weights))

@@ -3,6 +3,7 @@
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import learning
@@ -31,27 +32,32 @@ def test_capacity_rejects_empty_loads():
         learning.memory.capacity(jax.random.key(0), lambda k, p: p, 10, [])
 
 
-def test_hebbian_capacity_near_0138():
-    # N = 64, probes = 8: the finite-size capacity at 10% cue noise and overlap 0.95 lies
-    # in [0.08, 0.25] (alpha_c = 0.138 in the large-N limit; the capacity race measures
-    # 0.14 at N = 100 and 200). Outside that window something is broken.
-    n = 64
+_JITTED_OVERLAPS = eqx.filter_jit(learning.memory.recall_overlaps)
 
+
+def _hebbian_capacity(seed: int, n: int = 100, probes: int = 8) -> float:
     def build(key, p):
         return learning.memory.Hopfield.hebbian(
             jnp.where(jax.random.bernoulli(key, 0.5, (p, n)), 1.0, -1.0)
         )
 
-    jitted = eqx.filter_jit(learning.memory.recall_overlaps)
-
     def evaluate(key, memory, fraction, steps, probes):
         memory = eqx.tree_at(lambda m: m.patterns, memory, memory.patterns[:probes])
-        return jitted(key, memory, fraction, steps, probes)
+        return _JITTED_OVERLAPS(key, memory, fraction, steps, probes)
 
     alpha, _ = learning.memory.capacity(
-        jax.random.key(3), build, n, range(8, 33), probes=8, evaluate=evaluate
+        jax.random.key(seed), build, n, range(6, 31), probes=probes, evaluate=evaluate
     )
-    assert 0.08 <= alpha <= 0.25
+    return alpha
+
+
+def test_hebbian_capacity_near_0138():
+    # N = 100, probes = 8, three seeds: the finite-size capacity at 10% cue noise and
+    # overlap 0.95 lies in [0.10, 0.19] (alpha_c = 0.138 in the large-N limit; the
+    # capacity race measures 0.14 at N = 100 and 200). A 40 % over- or underestimate
+    # leaves the window.
+    alphas = [_hebbian_capacity(seed) for seed in (3, 4, 5)]
+    assert 0.10 <= float(np.mean(alphas)) <= 0.19, alphas
 
 
 def test_memories_implement_the_protocol():

@@ -28,13 +28,13 @@ def mixture():
     couplings -2 kT, unequal chemical potentials: 7^6 = 117649 states. The couplings
     are sparse (each species has at most 2 partners per direction), so the Gillespie
     "other species" channel (rates from the sorted mu) is exercised as well as the
-    explicit partner channels. Returns (model, exact mean counts, exact draws to start
-    chains from)."""
+    explicit partner channels. Returns (model, exact mean `_features`, exact draws to
+    start chains from)."""
     lat = molcomp.lattice.square((2, 3), periodic=False)
     s = molcomp.structures.random(jax.random.key(3), lat, 6, 2)
     mu = jnp.array([-0.5, 0.3, -1.0, 0.0, 0.5, -0.2])
     model = molcomp.PottsModel(lat, _clipped_or(s, 2.0), mu, empty=True)
-    exact = np.asarray(eqx.filter_jit(molcomp.exact.expectation)(model, _counts))
+    exact = np.asarray(eqx.filter_jit(molcomp.exact.expectation)(model, _features))
     starts = molcomp.exact.sample(jax.random.key(4), model, CHAINS)
     return model, exact, starts
 
@@ -43,13 +43,31 @@ def _counts(model, config):
     return model.counts(config)
 
 
+def _features(model, config):
+    """Site marginals and per-direction contact fractions (as in `test_samplers`): 42 +
+    4 x 49 features, each direction's table summing to 1."""
+    c = molcomp.observables.contacts(model, config)
+    c = c / jnp.sum(c, axis=(1, 2), keepdims=True)
+    return jnp.concatenate([molcomp.observables.one_hot(model, config).ravel(), c.ravel()])
+
+
+class _WrongPartnerRate(molcomp.Gillespie):
+    """Gillespie whose partner channels use couplings 1.5 times too strong: a wrong
+    partner rate, whose stationary law is not the model's (negative control)."""
+
+    def prepare(self, model):
+        p = super().prepare(model)
+        return eqx.tree_at(lambda p: p.values, p, 1.5 * p.values)
+
+
 def _excess(per_chain, exact):
-    """max |mean - exact| / tolerance over the species counts (<= 1 passes).
+    """max |mean - exact| / tolerance over the features (<= 1 passes).
 
     The chains are independent and start from exact draws (no burn-in bias), so the
     standard error is the chain-to-chain spread, sd / sqrt(chains); we allow 5 of
-    them (a t statistic with 31 degrees of freedom exceeds 5 with probability ~2e-5)
-    plus 1e-3 (float32 sums, and the O(1 / steps) bias of a ratio estimator)."""
+    them (a t statistic with 31 degrees of freedom exceeds 5 with probability ~2e-5,
+    ~5e-3 over the 238 features) plus 1e-3 (float32 sums, the O(1 / steps) bias of a
+    ratio estimator, and rare contacts that no chain happened to visit)."""
     per_chain = np.asarray(per_chain, np.float64)
     se = per_chain.std(0, ddof=1) / np.sqrt(per_chain.shape[0])
     tol = 5 * se + 1e-3
@@ -59,18 +77,24 @@ def _excess(per_chain, exact):
 
 def test_gillespie_matches_exact_enumeration(mixture):
     """`sample`'s mean is the residence-time average (each observation weighted by the
-    expected holding time 1 / R of its state), which agrees with exact enumeration. The
-    plain average of the same observations (the jump chain's law pi R) does not: the
-    negative control, off by more than twice the tolerance (~4x, mostly in the empty
-    state, which the strongly bound states' slow exits under-represent)."""
+    expected holding time 1 / R of its state), which agrees with exact enumeration in
+    every site marginal and per-direction contact fraction. Two negative controls fail
+    the same check: the plain average of the same observations (the jump chain's law
+    pi R; mostly off in the empty state, which the strongly bound states' slow exits
+    under-represent), and kinetics with a wrong partner rate."""
     model, exact, starts = mixture
     g = molcomp.Gillespie(partners=2, events=1)
     out = molcomp.sample(
-        jax.random.key(1), model, g, g.init(model, starts), 1500, trace_fn=_counts,
-        mean_fn=_counts,
+        jax.random.key(1), model, g, g.init(model, starts), 1500, trace_fn=_features,
+        mean_fn=_features,
     )  # fmt: skip
     assert _excess(out.mean, exact) <= 1.0
     assert _excess(np.asarray(out.trace).mean(0), exact) > 2.0
+    wrong = _WrongPartnerRate(partners=2, events=1)
+    bad = molcomp.sample(
+        jax.random.key(1), model, wrong, wrong.init(model, starts), 1500, mean_fn=_features
+    )
+    assert _excess(bad.mean, exact) > 2.0
     assert np.all(np.asarray(out.state.aux.time) > 0)
     assert out.info.holding.shape == (CHAINS,) and np.all(np.asarray(out.info.dt) > 0)
 
@@ -79,7 +103,7 @@ def test_metropolis_matches_exact_enumeration(mixture):
     model, exact, starts = mixture
     sampler = molcomp.Metropolis(proposal="neighbour")
     res = molcomp.sample(
-        jax.random.key(2), model, sampler, sampler.init(model, starts), 1500, mean_fn=_counts
+        jax.random.key(2), model, sampler, sampler.init(model, starts), 1500, mean_fn=_features
     )
     assert _excess(res.mean, exact) <= 1.0
 

@@ -1,5 +1,7 @@
 """molcomp.save / molcomp.load: round trips and clear errors for foreign files."""
 
+import json
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -120,3 +122,34 @@ def test_save_rejects_non_models(tmp_path):
     with pytest.raises(TypeError, match="model"):
         molcomp.save(tmp_path / "x.eqx", jnp.zeros(3))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupted_payload_fails_the_checksum(tmp_path):
+    """One flipped byte of the payload (same length, so nothing else notices it) is
+    refused, naming the file; a version-1 file (no checksum) still loads."""
+    path = tmp_path / "model.eqx"
+    model = _square_oriented_empty()
+    molcomp.save(path, model)
+    header, payload = path.read_bytes().split(b"\n", 1)
+    assert b'"sha256":' in header
+    flipped = bytearray(payload)
+    flipped[-3] ^= 0x40  # inside the last array's data
+    path.write_bytes(header + b"\n" + bytes(flipped))
+    with pytest.raises(ValueError, match=rf"{path.name}.*checksum mismatch"):
+        molcomp.load(path)
+    old = json.loads(header)
+    old["version"] = 1
+    del old["sha256"]
+    path.write_bytes(json.dumps(old).encode() + b"\n" + payload)
+    assert bool(eqx.tree_equal(molcomp.load(path), model))
+
+
+def test_unwritable_path_is_named_as_given(tmp_path):
+    """Errors name the caller's path, never the temporary file next to it."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for path in (blocker / "model.eqx", tmp_path):  # parent is a file; target a folder
+        with pytest.raises(OSError, match=f"cannot write '{path}'") as e:
+            molcomp.save(path, _graph())
+        assert ".tmp" not in str(e.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
