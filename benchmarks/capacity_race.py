@@ -30,8 +30,8 @@ p_cap itself succeeded (alpha is then a lower bound), with `p_max` and `loads_tr
 (`multifarious` measures the mixture's m_max under its own criterion: recall from a
 small seed, 90 % of runs with error < 0.05.)
 
-Quick: networks at N = 100, 200, 500, the mixture at N = 100; full adds N = 1000 and
-the mixture at N = 400; smoke: N = 24 (mixture N = 16), six geometrically spaced loads.
+Quick: every entrant at N = 100 (the networks at N = 200, 500 and 1000 too in full runs,
+the mixture at N = 400); smoke: N = 24 (mixture N = 16), six geometrically spaced loads.
 Run alone: `python -m benchmarks run --only capacity_race [--quick | --smoke]`.
 """
 
@@ -60,7 +60,7 @@ PLOTS = {"capacity_race.png": "capacity_alpha"}
 FRACTION, THRESHOLD, SWEEPS, Q = 0.1, 0.95, 10, 3
 PROBES = {"smoke": 8, "quick": 16, "full": 32}  # stored patterns probed per load
 RULES = ("hebbian", "pseudo_inverse", "storkey", "potts", "dense", "modern")
-SIZES = {"smoke": (24,), "quick": (100, 200, 500), "full": (100, 200, 500, 1000)}
+SIZES = {"smoke": (24,), "quick": (100,), "full": (100, 200, 500, 1000)}
 # The mixture: lattice sizes N (squares), kinetics, retrieval point, budgets.
 KINETICS = ("metropolis", "gillespie")
 MIX_SIZES = {"smoke": (16,), "quick": (100,), "full": (100, 400)}

@@ -17,7 +17,9 @@ result = molcomp.sample(key, model, sampler, state, steps)
 The samples do not depend on the number of devices: for the same key, a sharded run
 returns the same states as the run on one device (each chain's random numbers come from
 its own key, split inside the compiled program). The chain count must be a multiple of
-the number of devices. A parameter grid (e.g. a `vmap` over mu x epsilon, or over
+the number of devices. Replica exchange shards the same way: (chains, R, ...) splits
+the chains, and a single chain's (R, ...) splits its replicas (swaps then cross
+devices). A parameter grid (e.g. a `vmap` over mu x epsilon, or over
 seeds) is sharded the same way with `shard_batch` on its leading axis.
 
 On CPU, `XLA_FLAGS=--xla_force_host_platform_device_count=4` (set before JAX starts)

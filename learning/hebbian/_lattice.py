@@ -126,7 +126,7 @@ def exposure_increment(
     w = jnp.where(w, dt[:, None, None], 0.0)
     D = 1 if K is None else K // 2
     grid = jnp.zeros((D, q + 1, q + 1), jnp.float32).at[d, a, b].add(w)
-    return -eta * 0.9 * grid[:, :q, :q]
+    return -eta * grid[:, :q, :q]
 
 
 def exposure(structs: Structures, eta, *, duration=1.0) -> molcomp.Couplings:

@@ -13,7 +13,7 @@ from molcomp import AbstractEnergyModel
 from molcomp.checks import check_key, check_positive_int, is_concrete
 
 from ._hopfield import _check_update, _sweeps, as_spins, check_binary_state, check_spins, flip
-from ._recall import AbstractMemory, check_cue, check_patterns
+from ._recall import AbstractMemory, check_cue, check_patterns, check_recall_key
 
 
 class DenseHopfield(AbstractMemory, AbstractEnergyModel):
@@ -60,7 +60,7 @@ class DenseHopfield(AbstractMemory, AbstractEnergyModel):
 
     def recall(self, key, cue, steps: int = 10):
         """Zero-temperature dynamics from `cue` for `steps` sweeps."""
-        check_key("key", key)
+        check_recall_key(key, self.update != "sync")
         s = check_cue(self, cue).astype(jnp.float32)
         xi = self.patterns / self.patterns.shape[1]
 
@@ -146,7 +146,7 @@ class ModernHopfield(AbstractMemory, AbstractEnergyModel):
 
     def recall(self, key, cue, steps: int = 1):
         """`steps` CCCP updates from `cue` (deterministic: `key` is unused)."""
-        check_key("key", key)
+        check_recall_key(key, False)
         del key  # deterministic dynamics
         s = check_cue(self, cue).astype(jnp.float32)
         return jax.lax.fori_loop(0, steps, lambda _, x: self.step(x), s)

@@ -19,7 +19,13 @@ from jaxtyping import Array, Float, Int
 from molcomp import AbstractEnergyModel
 from molcomp.checks import check_key, check_positive_int, is_concrete
 
-from ._recall import AbstractMemory, check_cue, check_patterns, check_settings
+from ._recall import (
+    AbstractMemory,
+    check_cue,
+    check_patterns,
+    check_recall_key,
+    check_settings,
+)
 
 UPDATES = ("async", "sync")
 
@@ -173,7 +179,7 @@ class Hopfield(AbstractMemory, AbstractEnergyModel):
 
     def recall(self, key, cue, steps: int = 10):
         """Zero-temperature dynamics from `cue` for `steps` sweeps."""
-        check_key("key", key)
+        check_recall_key(key, self.update != "sync")
         s = check_cue(self, cue).astype(jnp.float32)
 
         def unit(x, i):
@@ -271,7 +277,7 @@ class PottsHopfield(AbstractMemory, AbstractEnergyModel):
 
     def recall(self, key, cue, steps: int = 10):
         """Zero-temperature dynamics from `cue` for `steps` sweeps."""
-        check_key("key", key)
+        check_recall_key(key, self.update != "sync")
         s = check_cue(self, cue).astype(jnp.int32)
 
         def unit(x, i):

@@ -77,6 +77,13 @@ def check_cue(memory: AbstractMemory, cue, name: str = "cue") -> Array:
     return arr
 
 
+def check_recall_key(key, needed: bool) -> None:
+    """A TypeError unless `key` is a `jax.random` key; None passes where the dynamics
+    are deterministic (`needed` False: synchronous or CCCP updates ignore the key)."""
+    if key is not None or needed:
+        check_key("key", key)
+
+
 def check_settings(*, fraction=None, steps=None, probes=None) -> None:
     """Range checks of the recall protocol's settings (concrete values only: inside a
     trace they are left alone): `fraction` in [0, 1], `steps` >= 0, `probes` >= 1."""
@@ -109,7 +116,7 @@ def recall_overlaps(
 def recall(key, memory: AbstractMemory, cue, steps: int = 10):
     """Recall from `cue`; returns `(state, overlaps, retrieved)` with `retrieved` the
     index of the stored pattern of largest overlap."""
-    check_key("key", key)
+    check_recall_key(key, False)  # the memory checks it as it needs
     check_settings(steps=steps)
     state = memory.recall(key, check_cue(memory, cue), steps)
     m = memory.overlaps(state)

@@ -7,7 +7,6 @@ pytest.importorskip("sklearn")
 
 from benchmarks import _phase_boundary, capacity_race, digits_classification  # noqa: E402
 
-
 COSTS = {"n_parameters", "train_wall_s", "inference_s_per_example"}
 
 
@@ -143,6 +142,7 @@ def test_capacity_race_smoke(smoke_records, tmp_path):
 
 def test_capacity_search_sets_lower_bound_from_the_loads():
     """A fake memory whose overlap falls below the threshold above a known load."""
+    import jax
     import jax.numpy as jnp
 
     def evaluate(key, memory, fraction, steps, probes):
@@ -150,10 +150,10 @@ def test_capacity_search_sets_lower_bound_from_the_loads():
 
     build = lambda key, p: p  # noqa: E731
     alpha, seen, lower = capacity_race.search(
-        None, build, 10, range(1, 21), steps=1, probes=3, evaluate=evaluate
+        jax.random.key(0), build, 10, range(1, 21), steps=1, probes=3, evaluate=evaluate
     )
     assert alpha == 0.7 and not lower and 20 in seen
     alpha, _, lower = capacity_race.search(
-        None, build, 10, range(1, 6), steps=1, probes=3, evaluate=evaluate
+        jax.random.key(0), build, 10, range(1, 6), steps=1, probes=3, evaluate=evaluate
     )
     assert alpha == 0.5 and lower

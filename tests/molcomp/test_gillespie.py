@@ -60,7 +60,7 @@ class _WrongPartnerRate(molcomp.Gillespie):
         return eqx.tree_at(lambda p: p.values, p, 1.5 * p.values)
 
 
-def _excess(per_chain, exact):
+def _excess(per_chain, exact, informative=True):
     """max |mean - exact| / tolerance over the features (<= 1 passes).
 
     The chains are independent and start from exact draws (no burn-in bias), so the
@@ -71,7 +71,9 @@ def _excess(per_chain, exact):
     per_chain = np.asarray(per_chain, np.float64)
     se = per_chain.std(0, ddof=1) / np.sqrt(per_chain.shape[0])
     tol = 5 * se + 1e-3
-    assert tol.max() < 0.1, f"run too short: tolerance {tol.max()}"
+    # The run must resolve every feature (not asked of the negative controls, whose
+    # wrong law may spread more between chains).
+    assert not informative or tol.max() < 0.1, f"run too short: tolerance {tol.max()}"
     return float(np.max(np.abs(per_chain.mean(0) - exact) / tol))
 
 
@@ -89,12 +91,12 @@ def test_gillespie_matches_exact_enumeration(mixture):
         mean_fn=_features,
     )  # fmt: skip
     assert _excess(out.mean, exact) <= 1.0
-    assert _excess(np.asarray(out.trace).mean(0), exact) > 2.0
+    assert _excess(np.asarray(out.trace).mean(0), exact, informative=False) > 2.0
     wrong = _WrongPartnerRate(partners=2, events=1)
     bad = molcomp.sample(
         jax.random.key(1), model, wrong, wrong.init(model, starts), 1500, mean_fn=_features
     )
-    assert _excess(bad.mean, exact) > 2.0
+    assert _excess(bad.mean, exact, informative=False) > 2.0
     assert np.all(np.asarray(out.state.aux.time) > 0)
     assert out.info.holding.shape == (CHAINS,) and np.all(np.asarray(out.info.dt) > 0)
 

@@ -59,6 +59,18 @@ for sampler in (molcomp.BlockGibbs(), molcomp.Metropolis()):
         "mean_shards": shards(many.mean),
     }
 
+# One replica-exchange chain with its 4 replicas split over the devices (swaps cross them).
+small = molcomp.PottsModel(lattice.square(4), interactions.potts(1.0, 3), beta=1.0)
+pt = molcomp.ReplicaExchange(molcomp.BlockGibbs(), betas=jnp.linspace(0.5, 1.5, 4))
+state = pt.init(small, configs[:4, :16])
+one = molcomp.sample(key, small, pt, state, 6, progress=False)
+many = molcomp.sample(key, small, pt, shard_chains(state, mesh), 6, progress=False)
+out["replicas"] = {
+    "same_state": bool(np.array_equal(one.state.config, many.state.config)),
+    "same_swaps": bool(np.array_equal(one.info.swap_acceptance, many.info.swap_acceptance)),
+    "shards": shards(many.state.config),
+}
+
 # A parameter grid: 8 chemical potentials, vmapped and jitted.
 mus = jnp.linspace(-2.0, 2.0, 8)
 config = configs[0].astype(jnp.int8)
@@ -109,6 +121,12 @@ def test_each_device_holds_its_chains(four_devices, sampler):
     got = four_devices[sampler]
     assert got["shards"] == BLOCKS
     assert [s[:3] for s in got["mean_shards"]] == [b[:3] for b in BLOCKS]
+
+
+def test_replicas_split_over_devices(four_devices):
+    got = four_devices["replicas"]
+    assert got["same_state"] and got["same_swaps"]
+    assert got["shards"] == [[d, d, d + 1, [1, 16]] for d in range(4)]
 
 
 def test_parameter_grid_sharded(four_devices):

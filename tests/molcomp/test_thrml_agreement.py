@@ -21,7 +21,7 @@ import molcomp
 thrml = pytest.importorskip("thrml")
 thrml_models = pytest.importorskip("thrml.models")
 
-L, CHAINS, WARMUP, SAMPLES = 8, 32, 100, 40
+L, CHAINS, WARMUP, SAMPLES = 8, 64, 100, 40
 
 
 def _grid():
