@@ -101,13 +101,18 @@ _jitted = eqx.filter_jit(learning.memory.recall_overlaps)
 
 
 def _evaluate(rule: str):
-    """Jitted recall_overlaps; the classical and Potts networks recall from their
-    couplings alone, so only the probed patterns are kept (one compile for all p)."""
+    """Jitted recall_overlaps. The classical and Potts networks recall from their
+    couplings alone, so their `patterns` are only the probes' sources: they are padded
+    to `probes` rows (the k = min(probes, p) probed patterns, repeated) so that one
+    compilation serves every load, and only the first k overlaps are kept."""
 
     def evaluate(key, memory, fraction, steps, probes):
-        if rule not in ("dense", "modern"):
-            memory = eqx.tree_at(lambda m: m.patterns, memory, memory.patterns[:probes])
-        return _jitted(key, memory, fraction, steps, probes)
+        if rule in ("dense", "modern"):  # the patterns are the network
+            return _jitted(key, memory, fraction, steps, probes)
+        k = min(probes, memory.n_patterns)
+        rows = jnp.arange(probes) % k
+        memory = eqx.tree_at(lambda m: m.patterns, memory, memory.patterns[rows])
+        return _jitted(key, memory, fraction, steps, probes)[:k]
 
     return evaluate
 

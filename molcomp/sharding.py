@@ -41,8 +41,10 @@ int(os.environ["JAX_NUM_PROCESSES"]), int(os.environ["JAX_PROCESS_ID"]))` in
 `run.py`. Every process builds the same global initial state (same seed); `shard_chains`
 then keeps only the slices its own devices hold. Results are global arrays: read them
 on every host with `jax.experimental.multihost_utils.process_allgather(x)`, or reduce
-them inside the program (e.g. `mean_fn`) first. The multi-host path is documented, not
-tested here (CI has one host).
+them inside the program (e.g. `mean_fn`) first. To try it on one machine, start two
+processes with `XLA_FLAGS=--xla_force_host_platform_device_count=2 JAX_PLATFORMS=cpu`,
+coordinator `localhost:PORT`, and `jax.config.update("jax_cpu_collectives_implementation",
+"gloo")` before `initialize`: they return the one-process samples. CI runs one host.
 """
 
 from __future__ import annotations

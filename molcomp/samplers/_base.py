@@ -215,9 +215,12 @@ class AbstractPottsSampler(AbstractSampler):
                 f"{type(self).__name__}, got {type(model).__name__}"
             )
 
+    state_aux: ClassVar[type] = type(None)
+
     def aux_type(self) -> type:
-        """The type of `state.aux` that this sampler's `init` builds (default: no aux)."""
-        return type(None)
+        """The type of `state.aux` that this sampler's `init` builds (default: the class
+        variable `state_aux`, no aux)."""
+        return self.state_aux
 
     def check_state(self, model, state) -> None:
         """As `AbstractSampler.check_state`, and a TypeError if `state` was initialised

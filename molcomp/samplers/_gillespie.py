@@ -37,14 +37,8 @@ import jax.numpy as jnp
 
 from ..checks import check_fraction, check_key, check_positive_int, check_real
 from ..potts._potts import PottsModel
-from . import _sumtree
-from ._base import (
-    AUX_MAKERS,
-    AbstractPottsSampler,
-    ChainState,
-    SamplerInfo,
-    categorical_from_weights,
-)
+from . import _base, _sumtree
+from ._base import AbstractPottsSampler, ChainState, SamplerInfo, categorical_from_weights
 
 CHUNK = 16  # events per masked inner loop of `Gillespie.run_for`
 TRIES = 4  # "other species" proposals drawn at once before a rejection loop
@@ -112,7 +106,7 @@ class Prepared(eqx.Module):
     mu_max: jax.Array
 
 
-AUX_MAKERS[Clock] = "Gillespie"
+_base.AUX_MAKERS[Clock] = "Gillespie"
 
 
 class Gillespie(AbstractPottsSampler):
@@ -147,6 +141,7 @@ class Gillespie(AbstractPottsSampler):
     """
 
     invariant: ClassVar[bool] = False
+    state_aux: ClassVar[type] = Clock  # the physical clock
 
     empty_prob: float = eqx.field(static=True, default=0.1)
     rate: float = eqx.field(static=True, default=1.0)
@@ -169,10 +164,6 @@ class Gillespie(AbstractPottsSampler):
 
     def _init_one(self, model, config):
         return ChainState(config, Clock(jnp.zeros((), jnp.float32)))
-
-    def aux_type(self) -> type:
-        """The physical clock `Clock`."""
-        return Clock
 
     def prepare(self, model) -> Prepared:
         """The sparse partner lists with their couplings and the sorted chemical
