@@ -1,22 +1,30 @@
-"""Generative modelling: one sleep-wake rule trains a Potts mixture and an RBM on the
-same configurations of stored structures; held-out log-likelihood by AIS, exact KL.
+"""Generative modelling: one sleep-wake rule (`learning.fit`) trains a Potts mixture, an
+RBM and a Boltzmann machine on the same configurations of stored structures; held-out
+log-likelihood by AIS with its error bar, exact KL where enumeration allows.
 
 The task (per seed): m = 3 random permutation structures of the N = 6 species of an open
 2 x 3 lattice, stored in a teacher mixture (`molcomp.PottsModel` with an empty state,
 clipped-OR couplings -4 kT on designed bonds, mu = -4 kT): its equilibrium holds whole
 structures, fragments, shifted fragments and chimeras. Its 7^6 = 117649
 configurations are enumerated, so the data are exact samples (`molcomp.exact.sample`:
-`TRAIN` training and `HELDOUT` held-out configurations) and every KL is exact.
+`TRAIN` training and `HELDOUT` held-out configurations) and KL(teacher || model) is
+exact wherever the model's ln Z is.
 
-Learners, each trained by `learning.fit` (persistent chains, the same optimizer, steps,
-chains and data):
+Learners, each trained by `learning.fit` with persistent chains (`PCD`, the same chains
+and sweeps per step, the same steps and data, adam with a cosine schedule from its own
+peak learning rate `LR`):
 
 - `potts_mixture` (kind `physical`): a `molcomp.PottsModel` of the same lattice and
   species, oriented couplings (one 6 x 6 table per bond direction) and mu, from zero;
-  sampled by `molcomp.BlockGibbs`.
+  sampled by `molcomp.BlockGibbs`. The teacher lies in its family.
 - `rbm` (kind `neural`): `learning.neural.RBM` over the one-hot code of a configuration
   (6 sites x 6 species = 36 visible units, an empty site all zeros) with `HIDDEN`
-  hidden units; `learning.neural.AlternatingGibbs`, data through `ClampedChains`.
+  hidden units, visible biases started at the data's log-odds;
+  `learning.neural.AlternatingGibbs`, data through `ClampedChains`.
+- `boltzmann_machine` (kind `neural`): a fully connected `learning.neural.
+  BoltzmannMachine` over the same 36 units (site-specific pair couplings: it can
+  express a Potts mixture, given strong couplings against two species on one site),
+  `learning.neural.SequentialGibbs`.
 - `independent_sites` (kind `reference`): a categorical distribution per site (the
   training frequencies, plus one half pseudo-count): exact, no sampling.
 - `teacher` (kind `reference`): the data's own distribution, the ceiling.
@@ -24,13 +32,14 @@ chains and data):
 Records per learner (means over `seeds` tasks; the same seeds for every learner):
 `heldout_log_likelihood` (AIS, `learning.AIS`, nats per held-out configuration;
 `heldout_log_likelihood_stderr`: standard error over the seeds; `ais_stderr`: AIS's
-own error bar, root mean square over the seeds), `heldout_log_likelihood_exact` (ln Z
-by enumeration: the Potts model's 7^6 states, the RBM's 2^HIDDEN hidden states),
-`kl_exact` (KL(teacher || model), nats), and the costs `n_parameters`,
-`train_wall_s` (per seed, compilation included) and `inference_s_per_example` (seconds
-per held-out configuration to score it: the AIS run and the energies, divided by
-`HELDOUT`). The physical row also carries `paired_difference` (its exact held-out
-log-likelihood minus the RBM's, seed by seed) and `paired_difference_stderr`.
+own error bar, root mean square over the seeds), `heldout_log_likelihood_exact` and
+`kl_exact` (ln Z by enumeration: the Potts model's 7^6 states, the RBM's 2^HIDDEN
+hidden states; not for the Boltzmann machine, 2^36 states), and the costs
+`n_parameters`, `train_wall_s` (per seed, compilation included) and
+`inference_s_per_example` (seconds per held-out configuration to score it: the AIS run
+and the energies, divided by `HELDOUT`). The physical row also carries
+`paired_difference_vs_rbm` (exact held-out log-likelihoods) and
+`paired_difference_vs_boltzmann_machine` (AIS), seed by seed, each with `_stderr`.
 
 Run alone: `python -m benchmarks run --only generative_modelling [--quick | --smoke]`.
 """

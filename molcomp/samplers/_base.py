@@ -217,6 +217,13 @@ class AbstractPottsSampler(AbstractSampler):
 
     state_aux: ClassVar[type] = type(None)
 
+    def __init_subclass__(cls, **kwargs):
+        """Record which sampler builds states whose aux has the class's `state_aux`."""
+        super().__init_subclass__(**kwargs)
+        aux = cls.__dict__.get("state_aux")
+        if aux is not None and aux is not type(None):
+            AUX_MAKERS.setdefault(aux, cls.__name__)
+
     def aux_type(self) -> type:
         """The type of `state.aux` that this sampler's `init` builds (default: the class
         variable `state_aux`, no aux)."""

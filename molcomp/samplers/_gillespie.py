@@ -37,7 +37,7 @@ import jax.numpy as jnp
 
 from ..checks import check_fraction, check_key, check_positive_int, check_real
 from ..potts._potts import PottsModel
-from . import _base, _sumtree
+from . import _sumtree
 from ._base import AbstractPottsSampler, ChainState, SamplerInfo, categorical_from_weights
 
 CHUNK = 16  # events per masked inner loop of `Gillespie.run_for`
@@ -104,9 +104,6 @@ class Prepared(eqx.Module):
     mu_sorted: jax.Array  # (q,) in `_blocks`
     cum: jax.Array  # (q + 1,) cumulative exp(mu_sorted - max mu), in `_blocks`
     mu_max: jax.Array
-
-
-_base.AUX_MAKERS[Clock] = "Gillespie"
 
 
 class Gillespie(AbstractPottsSampler):
