@@ -84,7 +84,7 @@ SIZES = {
     "smoke": dict(seeds=1, mlp_epochs=10, ep_epochs=3, rbm_steps=5, hidden=16, batch=64,
                   subset=256, pb_steps=60, pb_sim=4, chunk=2, pb_sweeps=200, pb_runs=2),
     "quick": dict(seeds=1, mlp_epochs=40, ep_epochs=30, rbm_steps=200, hidden=128, batch=32,
-                  subset=None, pb_steps=400, pb_sim=100, chunk=20, pb_sweeps=1000, pb_runs=8),
+                  subset=None, pb_steps=400, pb_sim=80, chunk=20, pb_sweeps=1000, pb_runs=8),
     "full": dict(seeds=3, mlp_epochs=100, ep_epochs=60, rbm_steps=2000, hidden=256, batch=32,
                  subset=None, pb_steps=1000, pb_sim=None, chunk=20, pb_sweeps=1000, pb_runs=16),
 }  # fmt: skip

@@ -63,8 +63,8 @@ from ._harness import Case, Context, Measurement
 
 NAME = "generative_modelling"
 DESCRIPTION = (
-    "held-out log-likelihood of configurations of stored structures: Potts mixture vs RBM, "
-    "both trained by learning.fit"
+    "held-out log-likelihood of configurations of stored structures: Potts mixture vs RBM "
+    "and Boltzmann machine, all trained by learning.fit"
 )
 PLOTS = {"generative_modelling.png": "kl_exact"}
 SHAPE, SPECIES, STRUCTURES = (2, 3), 6, 3
@@ -84,7 +84,7 @@ SWEEPS = 5
 # seeds (tasks), training steps, PCD chains, AIS chains and annealing steps
 SIZES = {
     "smoke": dict(seeds=2, steps=20, chains=32, ais_chains=16, ais_steps=50),
-    "quick": dict(seeds=3, steps=400, chains=64, ais_chains=64, ais_steps=300),
+    "quick": dict(seeds=3, steps=300, chains=64, ais_chains=64, ais_steps=300),
     "full": dict(seeds=5, steps=2000, chains=128, ais_chains=128, ais_steps=2000),
 }
 
