@@ -280,3 +280,8 @@ def frozen(sampler: AbstractParticleSampler, overflow, *values):
 def overflowed(nbrs):
     """Whether the list (of any chain) has its sticky overflow bit set."""
     return jnp.any(nbrs.did_buffer_overflow != 0)
+
+
+def no_steps():
+    """The step counter of a fresh particle state (int32 zero)."""
+    return jnp.zeros((), jnp.int32)

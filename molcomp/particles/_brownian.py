@@ -38,15 +38,12 @@ from ._base import (
     AbstractParticleSampler,
     ParticleInfo,
     frozen,
+    no_steps,
     overflowed,
     particle_info,
     refresh,
 )
 from ._particles import ParticleMixture
-
-
-def _zero_steps():
-    return jnp.zeros((), jnp.int32)
 
 
 class ParticleState(eqx.Module):
@@ -56,7 +53,7 @@ class ParticleState(eqx.Module):
 
     position: Float[Array, "*chains n dim"]
     neighbors: partition.NeighborList
-    steps: Int[Array, ""] = eqx.field(default_factory=_zero_steps)
+    steps: Int[Array, ""] = eqx.field(default_factory=no_steps)
 
 
 class Brownian(AbstractParticleSampler):
