@@ -12,11 +12,19 @@ from jaxtyping import Array, Float
 from molcomp import AbstractEnergyModel
 from molcomp.checks import check_key, check_positive_int, is_concrete
 
-from ._hopfield import _check_update, _sweeps, as_spins, check_binary_state, check_spins, flip
+from ._hopfield import (
+    AbstractSpinMemory,
+    _check_update,
+    _sweeps,
+    as_spins,
+    check_binary_state,
+    check_spins,
+    flip,
+)
 from ._recall import AbstractMemory, check_cue, check_patterns, check_recall_key
 
 
-class DenseHopfield(AbstractMemory, AbstractEnergyModel):
+class DenseHopfield(AbstractSpinMemory, AbstractEnergyModel):
     """Dense associative memory of +-1 units with the polynomial F(x) = x^n.
 
     $$E(s) = -\\sum_\\mu F(\\xi^\\mu \\cdot s), \\qquad s_i \\leftarrow
@@ -78,15 +86,6 @@ class DenseHopfield(AbstractMemory, AbstractEnergyModel):
             return jnp.where(g == 0, state, jnp.sign(g))
 
         return _sweeps(key, s, steps, self.update, unit, full)
-
-    def overlaps(self, state):
-        """m^mu = (1/N) sum_i xi_i^mu s_i."""
-        return self.patterns @ state / self.patterns.shape[1]
-
-    def corrupt(self, key, pattern, fraction: float):
-        """`pattern` with round(fraction * N) random units flipped."""
-        check_key("key", key)
-        return flip(key, pattern, fraction)
 
 
 class ModernHopfield(AbstractMemory, AbstractEnergyModel):

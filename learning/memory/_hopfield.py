@@ -93,7 +93,23 @@ def _sweeps(key, state, steps: int, update: str, unit, full):
     return jax.lax.scan(sweep, state, jax.random.split(key, steps))[0]
 
 
-class Hopfield(AbstractMemory, AbstractEnergyModel):
+class AbstractSpinMemory(AbstractMemory):
+    """A memory of +-1 patterns: overlaps m^mu = (1/N) xi^mu . s, cues made by flipping
+    round(fraction * N) units (shared by `Hopfield` and `DenseHopfield`)."""
+
+    patterns: eqx.AbstractVar[Float[Array, "p n"]]
+
+    def overlaps(self, state):
+        """m^mu = (1/N) sum_i xi_i^mu s_i."""
+        return self.patterns @ state / self.patterns.shape[1]
+
+    def corrupt(self, key, pattern, fraction: float):
+        """`pattern` with round(fraction * N) random units flipped."""
+        check_key("key", key)
+        return flip(key, pattern, fraction)
+
+
+class Hopfield(AbstractSpinMemory, AbstractEnergyModel):
     """Classical Hopfield network of N units s_i = +-1 with couplings W (zero diagonal).
 
     $$E(s) = -\\tfrac12 \\sum_{i \\ne j} W_{ij} s_i s_j, \\qquad
@@ -191,15 +207,6 @@ class Hopfield(AbstractMemory, AbstractEnergyModel):
             return jnp.where(h == 0, x, jnp.sign(h))
 
         return _sweeps(key, s, steps, self.update, unit, full)
-
-    def overlaps(self, state):
-        """m^mu = (1/N) sum_i xi_i^mu s_i."""
-        return self.patterns @ state / self.patterns.shape[1]
-
-    def corrupt(self, key, pattern, fraction: float):
-        """`pattern` with round(fraction * N) random units flipped."""
-        check_key("key", key)
-        return flip(key, pattern, fraction)
 
 
 class PottsHopfield(AbstractMemory, AbstractEnergyModel):
