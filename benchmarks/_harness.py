@@ -113,6 +113,18 @@ class Context:
             self.cache[key] = Partial(path, f"{source_hash()}|{size}|")
         return self.cache[key]
 
+    def mesh_for(self, batch: int):
+        """The mesh when a batch of `batch` entries splits evenly over it, else None
+        (that batch then runs on one device, and says so once per size)."""
+        if self.mesh is None:
+            return None
+        if batch % self.mesh.size == 0:
+            return self.mesh
+        if ("unsharded", batch) not in self.cache:
+            self.cache[("unsharded", batch)] = True
+            print(f"notice: a batch of {batch} does not split over {self.mesh.size} devices")
+        return None
+
 
 class Partial:
     """Finished work below the level of a case, for cases that share expensive batches

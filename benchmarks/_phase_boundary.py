@@ -105,11 +105,11 @@ def surrogate_predict(clf, x) -> np.ndarray:
     return np.asarray(eqx.filter_jit(classifier.predict)(clf, x))
 
 
-def simulate(key, clf, x, *, sweeps: int, runs: int, chunk: int):
+def simulate(key, clf, x, *, sweeps: int, runs: int, chunk: int, mesh=None):
     """Classes by full simulation of every image of `x`, in batches of `chunk` images
     (one compilation); returns (classes, seconds per image). The first batch compiles,
     so the per-image time is the median of the later batches (of the first one when it
-    is the only one)."""
+    is the only one). `mesh`: spread each batch's images over its devices."""
     n = len(x)
     if n % chunk:
         raise ValueError(f"the {n} simulated images must fill batches of {chunk}")
@@ -118,7 +118,7 @@ def simulate(key, clf, x, *, sweeps: int, runs: int, chunk: int):
         t0 = time.perf_counter()
         sim = classifier.simulate(
             jax.random.fold_in(key, i), clf, x[start : start + chunk], sweeps=sweeps,
-            repeats=runs, **PB_SIM,
+            repeats=runs, mesh=mesh, **PB_SIM,
         )  # fmt: skip
         times.append(time.perf_counter() - t0)
         classes.append(np.asarray(sim.classes))

@@ -234,7 +234,7 @@ def _phase_boundary(s: dict, seed: int, xtr, ytr, xte, ctx: Context) -> dict:
     idx = simulated_images(s, len(xte))
     pred, infer = pb.simulate(
         jax.random.key(seed + 1), clf, xte[idx], sweeps=s["pb_sweeps"], runs=s["pb_runs"],
-        chunk=s["chunk"],
+        chunk=s["chunk"], mesh=ctx.mesh_for(s["chunk"]),
     )  # fmt: skip
     surrogate = pb.surrogate_predict(clf, xte)
     # the baselines on the same images, for the paired differences

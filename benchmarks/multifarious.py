@@ -248,8 +248,9 @@ def _success(kinetics: str, size: str, N: int, m: int, seed: int, ctx: Context) 
                                          max_events=EVENTS_PER_SITE_CAPACITY * N)  # fmt: skip
     sweeps, T = _budget(kinetics, size, N)
     steps = sweeps if kinetics == "metropolis" else int(T)  # attempts per site (rate 1)
+    runs = SIZES[size]["runs"]
     res = analog.memory.seeded_recalls(
-        jax.random.key(seed + 7919 * m), memory, SIZES[size]["runs"], steps, k
+        jax.random.key(seed + 7919 * m), memory, runs, steps, k, mesh=ctx.mesh_for(runs)
     )
     frac = res.fraction
     capped = int(np.sum(res.elapsed < 0.999 * T)) if kinetics == "gillespie" else 0

@@ -202,8 +202,9 @@ def _run(learner: str, s: dict, seed: int, ctx: Context) -> list[Measurement]:
     i_h = heldout_probe(len(xh), s["n_sim"], seed)
     probe = np.concatenate([xtr, xh[i_h]])
     sim = clf_mod.simulate(
-        jax.random.key(seed + 2), clf, probe, sweeps=s["sweeps"], repeats=s["runs"], **SIM
-    )
+        jax.random.key(seed + 2), clf, probe, sweeps=s["sweeps"], repeats=s["runs"],
+        mesh=ctx.mesh_for(len(probe)), **SIM,
+    )  # fmt: skip
     n_tr = len(xtr)
     correct = int(np.sum(sim.classes[:n_tr] == ytr))
     held = float(np.mean(sim.classes[n_tr:] == yh[i_h]))

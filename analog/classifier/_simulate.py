@@ -26,6 +26,7 @@ from jaxtyping import Array, Int
 import learning
 import molcomp
 from molcomp.checks import as_finite_float, check_key, check_positive_int, check_real, is_concrete
+from molcomp.sharding import shard_batch
 from molcomp.structures import Structures
 
 from ._classifier import NucleationClassifier, check_classifier
@@ -161,6 +162,7 @@ def simulate(
     critical: int = 16,
     check_every: int = 10,
     sampler: molcomp.Metropolis | None = None,
+    mesh=None,
 ) -> SimulationResult:
     """Classify images by simulating the mixture they dose (see the module docstring).
 
@@ -179,6 +181,9 @@ def simulate(
       do not vote).
     - `check_every`: sweeps between cluster-size checks (must divide `sweeps`).
     - `sampler`: default `default_sampler(classifier.structures)`.
+    - `mesh`: a `molcomp.sharding.chain_mesh` to spread the images (and their runs)
+      over its devices; the number of images must be a multiple of its size. The same
+      key gives the same classes with or without it.
 
     **Returns:** a `SimulationResult`.
     """
@@ -207,6 +212,8 @@ def simulate(
     betas = jnp.linspace(b0, b1, sweeps, dtype=jnp.float32)
     keys = jax.random.split(key, (x.shape[0], repeats))
     mus = jax.vmap(classifier.mu)(x)
+    if mesh is not None:  # one block of images per device; jit follows the placement
+        keys, mus = shard_batch((keys, mus), mesh)
     configs, traj = _run(
         keys, template, sampler, mus, betas.reshape(-1, check_every), classifier.structures
     )

@@ -53,6 +53,7 @@ def mixture_capacity(
     steps: int = 200,
     k: int = 2,
     level: float = 0.9,
+    mesh=None,
 ) -> tuple[float, dict]:
     """m_max of a mixture: where the success fraction of seeded recalls crosses `level`.
 
@@ -66,6 +67,7 @@ def mixture_capacity(
     - `ms`: increasing numbers of structures to test.
     - `runs`, `steps`, `k`: as in `success_fraction` (>= 20 runs per m by default).
     - `level`: success level (0.9).
+    - `mesh`: a `molcomp.sharding.chain_mesh`: each m's runs spread over its devices.
 
     **Returns:** `(m_max, {m: success fraction})`.
     """
@@ -84,5 +86,5 @@ def mixture_capacity(
     seen = {}
     for m in ms:
         k_build, k_run = jax.random.split(jax.random.fold_in(key, m))
-        seen[m] = success_fraction(k_run, build(k_build, m), runs, steps, k)
+        seen[m] = success_fraction(k_run, build(k_build, m), runs, steps, k, mesh=mesh)
     return crossing(ms, [seen[m] for m in ms], level), seen

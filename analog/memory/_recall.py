@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from molcomp.checks import check_fraction, check_key, check_positive_int
+from molcomp.sharding import shard_batch
 
 from ._kinetics import run_kinetics
 from ._mixture import MixtureMemory, seed
@@ -35,7 +36,7 @@ def _check_memory(memory) -> MixtureMemory:
     return memory
 
 
-def _recall(key, memory: MixtureMemory, cue, steps: int):
+def _recall(key, memory: MixtureMemory, cue, steps: int, mesh=None):
     check_key("key", key)
     _check_memory(memory)
     cue = jnp.asarray(cue)
@@ -45,10 +46,14 @@ def _recall(key, memory: MixtureMemory, cue, steps: int):
     steps = check_positive_int("steps", steps)
     batch = jnp.atleast_2d(cue)
     keys = jax.random.split(key, batch.shape[0])
+    if mesh is not None:  # one block of runs per device; jit follows the placement
+        keys, batch = shard_batch((keys, batch), mesh)
     return _batch(keys, memory.model, memory.sampler, batch, steps, memory.max_events)
 
 
-def mixture_recall(key, memory: MixtureMemory, cue, steps: int = 100, threshold: float = 0.2):
+def mixture_recall(
+    key, memory: MixtureMemory, cue, steps: int = 100, threshold: float = 0.2, *, mesh=None
+):
     """Recall from one cue (n,) or a batch (runs, n), run as one vmapped, jitted batch.
 
     **Arguments:**
@@ -58,11 +63,14 @@ def mixture_recall(key, memory: MixtureMemory, cue, steps: int = 100, threshold:
     - `cue`: (n,) or (runs, n) start configurations (e.g. from `seed`).
     - `steps`: sweeps (Metropolis) or `steps / rate` of physical time (Gillespie).
     - `threshold`: the chimera threshold of `readout`.
+    - `mesh`: a `molcomp.sharding.chain_mesh` to spread the runs over its devices (the
+      number of runs must be a multiple of its size); the same key gives the same
+      recalls with or without it.
 
     **Returns:** `(configs, Readout)`, configs shaped like `cue`.
     """
     threshold = check_fraction("threshold", threshold)
-    configs, _ = _recall(key, memory, cue, steps)
+    configs, _ = _recall(key, memory, cue, steps, mesh)
     if jnp.ndim(cue) == 1:
         configs = configs[0]
     return configs, readout(memory.structures, configs, threshold)
@@ -87,7 +95,9 @@ class SeededRecalls:
     fraction: float
 
 
-def seeded_recalls(key, memory: MixtureMemory, runs: int, steps: int, k: int) -> SeededRecalls:
+def seeded_recalls(
+    key, memory: MixtureMemory, runs: int, steps: int, k: int, *, mesh=None
+) -> SeededRecalls:
     """`runs` recalls, run r seeded with the k x k block of structure alpha = r mod m
     (`seed`), as one vmapped batch.
 
@@ -98,6 +108,9 @@ def seeded_recalls(key, memory: MixtureMemory, runs: int, steps: int, k: int) ->
     - `runs`: number of recalls (>= 1).
     - `steps`: sweeps (Metropolis) or `steps / rate` of physical time (Gillespie).
     - `k`: side of the seed.
+    - `mesh`: a `molcomp.sharding.chain_mesh` to spread the runs over its devices (the
+      number of runs must be a multiple of its size); the same key gives the same
+      recalls with or without it.
 
     **Returns:** a `SeededRecalls`.
     """
@@ -107,15 +120,17 @@ def seeded_recalls(key, memory: MixtureMemory, runs: int, steps: int, k: int) ->
     m = _check_memory(memory).structures.m
     alphas = np.arange(runs) % m
     cues = jnp.stack([seed(memory.structures, int(a), k) for a in range(m)])[alphas]
-    configs, elapsed = _recall(key, memory, cues, steps)
+    configs, elapsed = _recall(key, memory, cues, steps, mesh)
     out = readout(memory.structures, configs)
     fraction = float(np.mean(out.success & (out.retrieved == alphas)))
     return SeededRecalls(alphas, np.asarray(configs), out, np.asarray(elapsed), fraction)
 
 
-def success_fraction(key, memory: MixtureMemory, runs: int, steps: int, k: int) -> float:
+def success_fraction(
+    key, memory: MixtureMemory, runs: int, steps: int, k: int, *, mesh=None
+) -> float:
     """Fraction of `runs` recalls, each seeded with a k x k block of structure
     alpha = run mod m, that assemble that structure with error < 0.05 within `steps`
     sweeps (Metropolis) or `steps / rate` of physical time (Gillespie): the `fraction`
     of `seeded_recalls` (arguments as there)."""
-    return seeded_recalls(key, memory, runs, steps, k).fraction
+    return seeded_recalls(key, memory, runs, steps, k, mesh=mesh).fraction

@@ -133,7 +133,16 @@ class AbstractPottsModel(AbstractEnergyModel):
 
         **Returns:** a scalar.
         """
-        sigma = self.check_state(sigma)
+        return self.prepared_energy(self.check_state(sigma), tables)
+
+    def prepared_energy(self, sigma: Int[Array, " n"], tables=None) -> Float[Array, ""]:
+        """`energy` without the value check of `sigma`, for a sampler's own states.
+
+        Under a trace `energy`'s range check is an `equinox.error_if`, a host callback
+        in the compiled program; a sampler's states stay in range by construction, so
+        replica swaps and other in-loop evaluations use this instead (arguments as
+        `energy`).
+        """
         T, mu = self.tables() if tables is None else tables
         lat = self.lattice
         nb = sigma[lat.neighbours]  # (n, k)
@@ -145,7 +154,7 @@ class AbstractPottsModel(AbstractEnergyModel):
     def site_energies(self, sigma: Int[Array, " n"], sites: Int[Array, " b"], tables=None):
         """Energy of every state s at each given site, the rest held fixed: (b, S).
 
-        Only the terms that involve the site: sum_k J[d_k][s, sigma_nbr] - mu[s].
+        Only the terms that involve the site: `sum_k J[d_k][s, sigma_nbr] - mu[s]`.
         Cost O(k S) per site (heat bath for small S).
         """
         T, mu = self.tables() if tables is None else tables

@@ -251,8 +251,9 @@ class AbstractPottsSampler(AbstractSampler):
         return model.tables()
 
     def prepared_energy(self, model, prepared, config):
-        """The energy from the prepared (beta J, mu) tables: one O(n k) lookup pass."""
-        return model.energy(config, prepared)
+        """The energy from the prepared (beta J, mu) tables: one O(n k) lookup pass,
+        without the range check of `model.energy` (the chain's own state is in range)."""
+        return model.prepared_energy(config, prepared)
 
 
 AUX_MAKERS: dict[type, str] = {

@@ -356,8 +356,9 @@ class Gillespie(AbstractPottsSampler):
         return info.holding
 
     def prepared_energy(self, model, prepared, config):
-        """`model.energy(config)` (the prepared tables are sparse partner lists)."""
-        return model.energy(config)
+        """`model.prepared_energy(config)`: the energy without the range check of the
+        chain's own state (the prepared tables are sparse partner lists)."""
+        return model.prepared_energy(config)
 
     def run_for(self, key, model, state: ChainState, duration, max_events: int, prepared=None):
         """Run one chain for `duration` of physical time (at most `max_events` events).
