@@ -123,6 +123,10 @@ def _param_grad(model, state, x):
 
 
 class EPInfo(eqx.Module):
+    """What `eqprop_grad` returns beside the gradients: the batch-mean cost `loss` and
+    the `accuracy` (argmax of the output layer against the targets), both at the free
+    fixed point, and that fixed point `free` (s_0, one array per layer)."""
+
     loss: Float[Array, ""]
     accuracy: Float[Array, ""]
     free: tuple
