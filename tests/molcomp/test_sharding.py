@@ -67,7 +67,9 @@ one = molcomp.sample(key, small, pt, state, 6, progress=False)
 many = molcomp.sample(key, small, pt, shard_chains(state, mesh), 6, progress=False)
 out["replicas"] = {
     "same_state": bool(np.array_equal(one.state.config, many.state.config)),
-    "same_swaps": bool(np.array_equal(one.info.swap_acceptance, many.info.swap_acceptance)),
+    "swap_rel_diff": float(np.max(np.abs(one.info.swap_acceptance - many.info.swap_acceptance)
+                                  / np.abs(one.info.swap_acceptance))),
+    "same_swapped": bool(np.array_equal(one.info.swapped, many.info.swapped)),
     "shards": shards(many.state.config),
 }
 
@@ -125,7 +127,10 @@ def test_each_device_holds_its_chains(four_devices, sampler):
 
 def test_replicas_split_over_devices(four_devices):
     got = four_devices["replicas"]
-    assert got["same_state"] and got["same_swaps"]
+    assert got["same_state"] and got["same_swapped"]
+    # Swap probabilities come from energies summed over the replicas' devices: float32
+    # sums in another order (JAX 0.12 does so) differ in the last bits, never more.
+    assert got["swap_rel_diff"] < 1e-5
     assert got["shards"] == [[d, d, d + 1, [1, 16]] for d in range(4)]
 
 
