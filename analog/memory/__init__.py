@@ -7,6 +7,9 @@ A `MixtureMemory` stores structures in a Potts mixture; a recall runs its kineti
 - Recall: `run_kinetics` (one run), `mixture_recall` (a batch from given cues),
   `seeded_recalls` / `success_fraction` (a batch seeded with every structure in turn).
 - Readout: `readout` (error, chimera, order), `phase` (one of `PHASES`).
+- Phase maps: `phase_map` (the majority `phase` at every point of a sweep, a
+  `PhasePoint` each), `majority_phase`, `site_structures` (which structure places
+  each species).
 - Capacity: `mixture_capacity` (m_max where the success fraction crosses 90 %),
   `crossing`; `recall_times` (first-passage times of retrieval).
 """
@@ -18,6 +21,10 @@ from ._mixture import SUCCESS as SUCCESS
 from ._mixture import MixtureMemory as MixtureMemory
 from ._mixture import enrich as enrich
 from ._mixture import seed as seed
+from ._phase_map import PhasePoint as PhasePoint
+from ._phase_map import majority_phase as majority_phase
+from ._phase_map import phase_map as phase_map
+from ._phase_map import site_structures as site_structures
 from ._readout import PHASES as PHASES
 from ._readout import Readout as Readout
 from ._readout import phase as phase
