@@ -145,12 +145,6 @@ def _say(msg: str) -> None:
     tqdm.write(f"    {NAME}: {msg}")
 
 
-def _majority(phases) -> str:
-    """The most common phase; ties go to the earlier one in PHASES."""
-    counts = [sum(p == name for p in phases) for name in PHASES]
-    return PHASES[int(np.argmax(counts))]
-
-
 def _phase_grid(kinetics: str, size: str, seed: int, ctx: Context):
     """{(eps, delta): phase}, one vmapped batch per epsilon (every delta and seed)."""
     if (NAME, "phases", kinetics) in ctx.cache:
@@ -180,7 +174,7 @@ def _phase_grid(kinetics: str, size: str, seed: int, ctx: Context):
         capped += done["capped"]
         per_point = np.array(done["phases"]).reshape(len(deltas), seeds)
         for j, delta in enumerate(deltas):
-            grid[eps, float(delta)] = _majority(per_point[j])
+            grid[eps, float(delta)] = analog.memory.majority_phase(per_point[j])
     ctx.cache[NAME, "phases", kinetics] = grid
     if kinetics == "gillespie":
         _say(f"gillespie grid: {capped} runs stopped at the event cap before time T")
