@@ -24,6 +24,7 @@ from . import (
     md_throughput,
     multifarious,
     nucleation_classifier,
+    particle_memory,
     sampler_throughput,
     sleep_wake_training,
 )
@@ -42,6 +43,7 @@ BENCHMARKS = types.MappingProxyType(
             cluster_design,
             multifarious,
             nucleation_classifier,
+            particle_memory,
             gpu,
         )
     }
@@ -54,6 +56,7 @@ FULL_ONLY = types.MappingProxyType(
         "multifarious": "phase grid and capacity curves: about 10 min",
         "cluster_design": "gradient estimators and designs: about 1.5 min",
         "nucleation_classifier": "16 x 16 digits, hill climbing and simulation: about 1.5 min",
+        "particle_memory": "patchy-particle recalls, 16 species, m = 1 to 4: about 9 min",
     }
 )
 

@@ -17,7 +17,8 @@ sweeps in one compiled scan, warm-up excluded, median of repeats).
   bound by memory or by random numbers.
 - `potts q=8`: the same for q = 8 Potts (site updates per ns).
 - `particle_steps_per_s`: Brownian dynamics (the `md_throughput` model, 2D) up to
-  N = 10^6.
+  N = 10^6, and the patchy mixture of `particle_memory` (`model` = "patchy") at the
+  same sizes, for the patchy / isotropic ratio on the card.
 
 `meta` of the run names the device (`device.kind`). Test the script on CPU with
 `cases(size, force=True)` at smoke size (seconds).
@@ -34,7 +35,7 @@ import molcomp
 from molcomp import interactions, lattice, particles
 from molcomp.samplers import threefry_words
 
-from . import md_throughput
+from . import _patchy_throughput, md_throughput
 from ._harness import Case, Context, Measurement
 from ._timing import median_time
 
@@ -105,6 +106,7 @@ def cases(size: str, force: bool = False) -> list[Case]:
         out.append(_rng_case(L, s["updates"], s["repeats"]))
     out += [_lattice_case("potts", L, 8, s["updates"], s["repeats"]) for L in s["potts"]]
     out += [_particle_case(n, s["steps"], s["repeats"]) for n in s["n"]]
+    out += [_patchy_case(n, s["steps"], s["repeats"]) for n in s["n"]]
     return out
 
 
@@ -189,6 +191,12 @@ def _particle_case(n: int, steps: int, repeats: int) -> Case:
     params = dict(model="ternary_soft_core_morse", sampler="brownian", dim=2, N=n, sweeps=steps)
     run = functools.partial(_run_particles, n, steps, repeats)
     return Case(f"brownian 2D N={n}", "molcomp", "physical", params, run, repeats)
+
+
+def _patchy_case(n: int, steps: int, repeats: int) -> Case:
+    params = dict(model="patchy", sampler="brownian", dim=2, N=n, sweeps=steps)
+    run = functools.partial(_patchy_throughput.steps_per_s, "patchy", n, steps, 0, repeats)
+    return Case(f"patchy brownian 2D N={n}", "molcomp", "physical", params, run, repeats)
 
 
 def _run_particles(n, steps, repeats, ctx: Context, seed=0):

@@ -34,6 +34,11 @@ non-finite ends on the first non-finite configuration, and `recover` raises a
 have no force direction: their force is NaN), and `check_model` (at `init` and at
 every `molcomp.sample`) rejects a `dt` beyond the linear stability limit of the
 model's stiffest pair mode (`stable_dt`).
+
+Models: a `ParticleMixture` (configuration = positions (n, dim)) or a `PatchyMixture`
+(configuration (n, 3) = x, y, theta; `rotational(model)`). Neighbour lists are always
+built on the position columns (`positions_of`); the integrators move every column,
+with per-column friction and mass for the angle.
 """
 
 from __future__ import annotations
@@ -51,6 +56,20 @@ from ..checks import check_fraction, check_nonnegative_int, check_real, is_concr
 from ..samplers._base import AbstractSampler, SamplerInfo
 from ._neighbours import CELL_LIST_MIN_PARTICLES, NeighbourFns, neighbour_fns
 from ._particles import ParticleMixture
+from ._patchy import PatchyMixture
+
+PARTICLE_MODELS = (ParticleMixture, PatchyMixture)
+
+
+def rotational(model) -> bool:
+    """Whether configurations of `model` carry an angle column (x, y, theta)."""
+    return isinstance(model, PatchyMixture)
+
+
+def positions_of(model, x):
+    """The position columns of configurations x (..., n, columns): x itself for a
+    `ParticleMixture`, (x, y) for a `PatchyMixture`."""
+    return x[..., : model.dim] if rotational(model) else x
 
 
 class ParticleInfo(SamplerInfo):
@@ -110,27 +129,35 @@ class AbstractParticleSampler(AbstractSampler):
         stiffest pair mode (`ParticleMixture.max_curvature`); inf without one."""
 
     def check_model(self, model) -> None:
-        """TypeError unless `model` is a `ParticleMixture`; ValueError if the skin is too
-        large for its box, or `dt` is not below `stable_dt(model)` (checked when the
-        model's parameters are concrete)."""
-        if not isinstance(model, ParticleMixture):
-            raise TypeError(f"model must be a ParticleMixture, got {type(model).__name__}")
+        """TypeError unless `model` is a `ParticleMixture` or `PatchyMixture`; ValueError
+        if the skin is too large for its box, or `dt` is not below `stable_dt(model)`
+        (checked when the model's parameters are concrete)."""
+        if not isinstance(model, PARTICLE_MODELS):
+            raise TypeError(
+                f"model must be a ParticleMixture or PatchyMixture, got {type(model).__name__}"
+            )
         reach = 2 * (model.cutoff + self.dr_threshold)
         if min(model.box) < reach:
             raise ValueError(
                 f"dr_threshold={self.dr_threshold} is too large for box={list(model.box)}: "
                 f"every side must be >= 2 * (cutoff + dr_threshold) = {reach}"
             )
-        params = (model.depth, model.core, model.sigma, model.alpha)
+        params = jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array))
         if all(is_concrete(p) for p in params):
             limit = float(self.stable_dt(model))
             if not self.dt < limit:
+                what = "the larger of core / sigma^2 and 2 alpha^2 max(depth)"
+                if rotational(model):
+                    what = (
+                        "see PatchyMixture.max_curvature; rotational curvature "
+                        f"{float(model.max_rotational_curvature()):.4g} kT/rad^2"
+                    )
                 raise ValueError(
                     f"dt={self.dt} is too large for this model: {type(self).__name__} is "
                     f"unstable for its stiffest pair mode (curvature k = "
-                    f"{float(model.max_curvature()):.4g} kT/sigma^2, the larger of core / "
-                    f"sigma^2 and 2 alpha^2 max(depth)) unless dt < {limit:.4g} (see "
-                    f"{type(self).__name__}.stable_dt); take a smaller dt"
+                    f"{float(model.max_curvature()):.4g} kT/sigma^2, {what}) unless "
+                    f"dt < {limit:.4g} (see {type(self).__name__}.stable_dt); take a "
+                    f"smaller dt"
                 )
 
     def neighbor_fn(self, model: ParticleMixture) -> NeighbourFns:
@@ -153,14 +180,16 @@ class AbstractParticleSampler(AbstractSampler):
         positions = model.check_state(positions, "positions")
         extra_capacity = check_nonnegative_int("extra_capacity", extra_capacity)
         # One capacity for all chains: the largest any chain needs.
-        nbrs = self.neighbor_fn(model).allocate(positions, extra_capacity)
+        xy = positions_of(model, positions)
+        nbrs = self.neighbor_fn(model).allocate(xy, extra_capacity)
         if is_concrete(positions) and is_concrete(model.sigma):
-            _check_separation(model, positions, nbrs.idx, self.min_separation)
+            _check_separation(model, xy, nbrs.idx, self.min_separation)
         return positions, nbrs
 
     def reallocate(self, model, state, extra_capacity: int):
         """`state` with a fresh list at `state.position` with `extra_capacity` more room."""
-        nbrs = self.neighbor_fn(model).allocate(state.position, int(extra_capacity))
+        xy = positions_of(model, state.position)
+        nbrs = self.neighbor_fn(model).allocate(xy, int(extra_capacity))
         return dataclasses.replace(state, neighbors=nbrs)
 
     @abc.abstractmethod

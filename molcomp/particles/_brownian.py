@@ -15,6 +15,14 @@ CPU), forces are summed row by row without autodiff's scatter-add
 (`ParticleMixture.force`), and a Brownian particle's displacement grows like sqrt(t),
 so a skin of 1-1.5 sigma rebuilds every 10-20 steps where 0.5 rebuilds every 2.
 
+Patchy particles (`PatchyMixture`, configurations (n, 3) = x, y, theta): the same
+jax-md step moves the angle too, with the per-column friction (gamma, gamma,
+`gamma_rot`) (jax-md broadcasts an array gamma over the columns) and a shift that wraps
+theta into [0, 2 pi): theta <- theta + (dt / gamma_rot) tau + sqrt(2 dt / gamma_rot) xi,
+tau = -dE/dtheta the torque. The rotational diffusion constant is 1 / gamma_rot,
+by default 3 D / sigma^2 (a sphere of diameter sigma in a Stokes fluid, D = 1 / gamma
+its translational one); the neighbour list is built on the (x, y) columns.
+
 Overflow (shared with `Langevin`, see `_base`): a step whose list overflowed leaves the
 positions where they were and says so (`ParticleInfo.overflow`); `molcomp.sample`
 reallocates through `recover` and redoes the chunk with the same keys. Faults (see
@@ -41,7 +49,9 @@ from ._base import (
     no_steps,
     overflowed,
     particle_info,
+    positions_of,
     refresh,
+    rotational,
 )
 from ._particles import ParticleMixture
 
@@ -56,6 +66,14 @@ class ParticleState(eqx.Module):
     steps: Int[Array, ""] = eqx.field(default_factory=no_steps)
 
 
+def rotational_friction(gamma: float, gamma_rot: float | None, model):
+    """gamma_rot, or by default gamma sigma^2 / 3: D_rot = 3 D / sigma^2, the Stokes
+    ratio of a sphere of diameter sigma."""
+    if gamma_rot is not None:
+        return jnp.float32(gamma_rot)
+    return gamma * model.sigma**2 / 3.0
+
+
 class Brownian(AbstractParticleSampler):
     """Overdamped Langevin (Brownian) dynamics with jax-md neighbour lists.
 
@@ -65,6 +83,10 @@ class Brownian(AbstractParticleSampler):
       below `stable_dt(model)` = gamma / `model.max_curvature()` (checked by `init` and
       `molcomp.sample`).
     - `gamma`: friction over mass (jax-md's convention).
+    - `gamma_rot`: rotational friction of patchy particles (`PatchyMixture`): the
+      angle diffuses with D_rot = 1 / gamma_rot (rad^2 per unit time). Default None:
+      gamma sigma^2 / 3, i.e. D_rot = 3 D / sigma^2 as for a sphere in a Stokes fluid.
+      Ignored for a `ParticleMixture`.
     - `dr_threshold`: neighbour-list skin; the list holds pairs within cutoff + skin
       and is rebuilt when a particle moved more than skin / 2.
     - `capacity_multiplier`: headroom of a freshly allocated list (and of the cells).
@@ -96,6 +118,7 @@ class Brownian(AbstractParticleSampler):
 
     dt: float = eqx.field(static=True)
     gamma: float = eqx.field(static=True, default=1.0)
+    gamma_rot: float | None = eqx.field(static=True, default=None)
     dr_threshold: float = eqx.field(static=True, default=0.5)
     capacity_multiplier: float = eqx.field(static=True, default=1.25)
     cell_list: bool | None = eqx.field(static=True, default=None)
@@ -105,15 +128,25 @@ class Brownian(AbstractParticleSampler):
 
     def __check_init__(self):
         check_real("gamma", self.gamma, minimum=0.0, strict=True)
+        if self.gamma_rot is not None:
+            check_real("gamma_rot", self.gamma_rot, minimum=0.0, strict=True)
 
     def stable_dt(self, model: ParticleMixture):
         """gamma / k, k = `model.max_curvature()`: the Euler-Maruyama step moves the
         separation of a pair in a harmonic mode of curvature k by -(2 k dt / gamma) times
         itself (both particles move), which overshoots and grows unless dt < gamma / k.
         Necessary, not sufficient: a particle caged by several neighbours is stiffer,
-        and accuracy (an O(dt) bias of the stationary law) asks for dt well below it."""
+        and accuracy (an O(dt) bias of the stationary law) asks for dt well below it.
+
+        Patchy particles: also below gamma_rot / k_rot, k_rot =
+        `model.max_rotational_curvature()` (the same bound for the angle of one bond)."""
         k = float(model.max_curvature())
-        return self.gamma / k if k > 0 else float("inf")
+        limit = self.gamma / k if k > 0 else float("inf")
+        if rotational(model):
+            k_rot = float(model.max_rotational_curvature())
+            g_rot = float(rotational_friction(self.gamma, self.gamma_rot, model))
+            limit = min(limit, g_rot / k_rot if k_rot > 0 else float("inf"))
+        return limit
 
     def init(self, model: ParticleMixture, positions, *, extra_capacity: int = 0) -> ParticleState:
         """Validate positions ((n, dim) or (chains, n, dim)) and allocate the list.
@@ -134,9 +167,13 @@ class Brownian(AbstractParticleSampler):
         check_key("key", key)
         x, nbrs = state.position, state.neighbors
         batched = x.ndim == 3
-        nbrs, rebuilt = refresh(self.neighbor_fn(model), x, nbrs, batched)
+        nbrs, rebuilt = refresh(self.neighbor_fn(model), positions_of(model, x), nbrs, batched)
         _, shift = model.space()
-        init_fn, apply_fn = simulate.brownian(model.force, shift, self.dt, 1.0, gamma=self.gamma)
+        gamma = self.gamma
+        if rotational(model):  # per column: (x, y, theta)
+            g_rot = rotational_friction(self.gamma, self.gamma_rot, model)
+            gamma = jnp.stack([jnp.float32(gamma), jnp.float32(gamma), g_rot])
+        init_fn, apply_fn = simulate.brownian(model.force, shift, self.dt, 1.0, gamma=gamma)
 
         def one(k, r, nb):
             # jax-md keeps a key in its state; it is rebuilt here from the key passed

@@ -20,6 +20,14 @@ and a harmonic well exactly at any stable dt; the momentum variance after the fi
 kick is m (1 - omega^2 dt^2 / 4) in a well of frequency omega (Leimkuhler & Matthews,
 2013). `gamma` is the collision rate (friction over mass), so at long times a free
 particle diffuses with D = 1 / (m gamma), as in `Brownian` with unit mass.
+
+Patchy particles (`PatchyMixture`, configurations (n, 3) = x, y, theta): the same
+jax-md pieces move the angle with its own inertia and collision rate, passed as
+per-column arrays (m, m, I) and (gamma, gamma, gamma_rot) that jax-md broadcasts over
+the columns; p_theta is the angular momentum, the stationary law exp(-E - p^2 / 2m -
+p_theta^2 / 2I), and the shift wraps theta into [0, 2 pi). Defaults: I = m sigma^2 / 10
+(a uniform sphere of diameter sigma) and gamma_rot = m gamma sigma^2 / (3 I), so that
+at long times D_rot = 1 / (I gamma_rot) = 3 D / sigma^2, as in `Brownian`.
 """
 
 from __future__ import annotations
@@ -41,7 +49,9 @@ from ._base import (
     no_steps,
     overflowed,
     particle_info,
+    positions_of,
     refresh,
+    rotational,
 )
 from ._particles import ParticleMixture
 
@@ -69,6 +79,10 @@ class Langevin(AbstractParticleSampler):
       well below it.
     - `gamma`: collision rate (friction over mass, jax-md's convention), > 0.
     - `mass`: particle mass m > 0 (the same for every particle).
+    - `inertia`: moment of inertia I > 0 of patchy particles (`PatchyMixture`);
+      default None: m sigma^2 / 10, a uniform sphere of diameter sigma.
+    - `gamma_rot`: rotational collision rate of patchy particles; default None:
+      m gamma sigma^2 / (3 I), so D_rot = 3 D / sigma^2 (Stokes, a sphere).
     - `dr_threshold`, `capacity_multiplier`, `cell_list`: the neighbour list, as for
       `Brownian`.
     - `check_finite`, `min_separation`: the fault checks, as for `Brownian` (positions
@@ -91,6 +105,8 @@ class Langevin(AbstractParticleSampler):
     dt: float = eqx.field(static=True)
     gamma: float = eqx.field(static=True, default=1.0)
     mass: float = eqx.field(static=True, default=1.0)
+    inertia: float | None = eqx.field(static=True, default=None)
+    gamma_rot: float | None = eqx.field(static=True, default=None)
     dr_threshold: float = eqx.field(static=True, default=0.5)
     capacity_multiplier: float = eqx.field(static=True, default=1.25)
     cell_list: bool | None = eqx.field(static=True, default=None)
@@ -101,15 +117,40 @@ class Langevin(AbstractParticleSampler):
     def __check_init__(self):
         check_real("gamma", self.gamma, minimum=0.0, strict=True)
         check_real("mass", self.mass, minimum=0.0, strict=True)
+        for name in ("inertia", "gamma_rot"):
+            if getattr(self, name) is not None:
+                check_real(name, getattr(self, name), minimum=0.0, strict=True)
+
+    def masses(self, model):
+        """(mass, collision rate): scalars for a `ParticleMixture`; per-column arrays
+        (m, m, I) and (gamma, gamma, gamma_rot) for a `PatchyMixture`."""
+        mass = jnp.float32(self.mass)
+        if not rotational(model):
+            return mass, self.gamma
+        inertia = self.mass * model.sigma**2 / 10.0 if self.inertia is None else self.inertia
+        inertia = jnp.asarray(inertia, jnp.float32)
+        g_rot = self.gamma_rot
+        if g_rot is None:
+            g_rot = self.mass * self.gamma * model.sigma**2 / (3.0 * inertia)
+        gamma = jnp.stack([jnp.float32(self.gamma), jnp.float32(self.gamma), g_rot])
+        return jnp.stack([mass, mass, inertia]), gamma
 
     def stable_dt(self, model: ParticleMixture):
         """sqrt(2 m / k), k = `model.max_curvature()`: velocity Verlet (the B-A-A-B part
         of BAOAB) is stable for a harmonic mode of frequency omega only when
         omega dt < 2, and a pair's separation oscillates with omega^2 = k / (m / 2)
         (the reduced mass). Necessary, not sufficient: a caged particle is stiffer, and
-        the sampled law has an O(omega^2 dt^2) error below it."""
+        the sampled law has an O(omega^2 dt^2) error below it.
+
+        Patchy particles: also below 2 sqrt(I / k_rot), k_rot =
+        `model.max_rotational_curvature()` (one angle in a harmonic well)."""
         k = float(model.max_curvature())
-        return float(np.sqrt(2.0 * self.mass / k)) if k > 0 else float("inf")
+        limit = float(np.sqrt(2.0 * self.mass / k)) if k > 0 else float("inf")
+        if rotational(model):
+            k_rot = float(model.max_rotational_curvature())
+            inertia = float(self.masses(model)[0][2])
+            limit = min(limit, 2.0 * np.sqrt(inertia / k_rot) if k_rot > 0 else float("inf"))
+        return limit
 
     def init(
         self,
@@ -146,7 +187,7 @@ class Langevin(AbstractParticleSampler):
                 raise ValueError(f"momenta must have shape {shape} like positions, got {p.shape}")
         x, nbrs = self.prepare_init(model, positions, extra_capacity)
         p = None if momenta is None else jnp.asarray(p, x.dtype)
-        return _start(model, x, nbrs, p, key, jnp.float32(self.mass))
+        return _start(model, x, nbrs, p, key, self.masses(model)[0])
 
     def step(
         self, key, model: ParticleMixture, state: LangevinState, prepared=None
@@ -156,7 +197,7 @@ class Langevin(AbstractParticleSampler):
         x, p, f, nbrs = state.position, state.momentum, state.force, state.neighbors
         batched = x.ndim == 3
         _, shift = model.space()
-        mass, half = jnp.float32(self.mass), 0.5 * self.dt
+        (mass, gamma), half = self.masses(model), 0.5 * self.dt
 
         def baoa(k, r, mom, force):
             # jax-md's nvt_langevin step up to its final force: B, A, O, A. The key is
@@ -164,7 +205,7 @@ class Langevin(AbstractParticleSampler):
             st = simulate.NVTLangevinState(r, mom, force, mass, k)
             st = simulate.momentum_step(st, half)
             st = simulate.position_step(st, shift, half)
-            st = simulate.stochastic_step(st, self.dt, 1.0, self.gamma)
+            st = simulate.stochastic_step(st, self.dt, 1.0, gamma)
             st = simulate.position_step(st, shift, half)
             return st.position, st.momentum
 
@@ -174,7 +215,7 @@ class Langevin(AbstractParticleSampler):
         else:
             x_new, p_new = baoa(key, x, p, f)
         # the list must be valid where the final force is evaluated
-        nbrs, rebuilt = refresh(self.neighbor_fn(model), x_new, nbrs, batched)
+        nbrs, rebuilt = refresh(self.neighbor_fn(model), positions_of(model, x_new), nbrs, batched)
         f_new = jax.vmap(model.force)(x_new, nbrs) if batched else model.force(x_new, nbrs)
         p_new = p_new + half * f_new  # the final B
         overflow = overflowed(nbrs)

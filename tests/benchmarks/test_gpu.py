@@ -52,6 +52,8 @@ def test_script_runs_on_cpu_at_smoke_size(tmp_path, monkeypatch):
         assert by[f"rng words L={L}", "rng_words_per_ns"]["value"] > 0
     assert by["potts q=8 L=16", "flips_per_ns"]["value"] > 0
     assert by["brownian 2D N=256", "particle_steps_per_s"]["value"] > 0
+    assert by["patchy brownian 2D N=256", "particle_steps_per_s"]["value"] > 0
     assert by["potts q=8 L=16", "bandwidth_fraction"]["value"] > 0
-    # Per Ising L: flips, bandwidth, rng words; Potts: flips, bandwidth; one particle N.
-    assert len(records) == 3 * len(gpu.SIZES["smoke"]["ising"]) + 2 + 1
+    # Per Ising L: flips, bandwidth, rng words; Potts: flips, bandwidth; one particle N,
+    # isotropic and patchy.
+    assert len(records) == 3 * len(gpu.SIZES["smoke"]["ising"]) + 2 + 2
