@@ -19,9 +19,12 @@ definitions) covers at least 90 % of the N species.
 Rules: `hebbian`: clipped OR, J = -1 on every designed bond. `sleep_wake`: the same
 couplings trained by `analog.memory.train_patch_couplings` - data: every structure
 placed and thermalised (`thermal` Brownian steps under the Hebbian couplings, 4 per
-structure); model phase: `learning.PCD` particle chains (4 per structure, `sweeps`
-steps per update, started at the data); `train` adam updates (learning rate LR),
-couplings kept in [-BOUND, BOUND].
+structure); model phase: `learning.PCD` particle chains (CHAINS per structure, started
+at the data rows in turn, `samples` records `sweeps` steps apart per update); `train`
+plain SGD updates (learning rate LR: a coupling moves LR * EPS per update per unit
+difference of contact frequency, so small gradients give small steps; adam would move
+every coupling by about LR whatever its gradient), couplings kept in [-BOUND, BOUND],
+started at the Hebbian couplings (sleep-wake refines them toward the data).
 
 Lattice counterpart (`lattice_recall_success`): the same couplings on a box/sigma
 square lattice (open), the structures on its centred sqrt(N) x sqrt(N) patch, beta =
@@ -58,18 +61,19 @@ NAME = "particle_memory"
 DESCRIPTION = "patchy-particle multifarious memory: seeded recall, Hebbian vs sleep-wake"
 RULES = ("hebbian", "sleep_wake")
 EPS, WIDTH, ALPHA, DT, SKIN = 8.0, 0.785, 3.0, 2e-3, 1.0
-LR, BOUND = 0.05, 1.5
+LR, BOUND, CHAINS = 0.01, 1.5, 8
 LEVEL = 0.9
 # N species; ms structures; runs per structure; steps: recall budget (x DT time
-# units); box side (sigma); copies per species; k seed side; thermal / train / sweeps:
-# sleep-wake data thermalisation, updates, PCD steps per update; sweeps_lattice.
+# units); box side (sigma); copies per species; k seed side; thermal / train / sweeps /
+# samples: sleep-wake data thermalisation, updates, PCD steps between records, records
+# per update; sweeps_lattice.
 SIZES = {
     "smoke": dict(N=4, ms=(2,), runs=1, steps=100, box=6.0, copies=1, k=1, thermal=20,
-                  train=1, sweeps=10, sweeps_lattice=10),
+                  train=1, sweeps=10, samples=1, sweeps_lattice=10),
     "quick": dict(N=16, ms=(1, 2, 3, 4), runs=4, steps=60_000, box=8.0, copies=1, k=3,
-                  thermal=2000, train=10, sweeps=500, sweeps_lattice=2000),
+                  thermal=2000, train=30, sweeps=100, samples=5, sweeps_lattice=2000),
     "full": dict(N=36, ms=(1, 2, 3, 4), runs=10, steps=200_000, box=11.0, copies=1, k=4,
-                 thermal=4000, train=20, sweeps=1000, sweeps_lattice=5000),
+                 thermal=4000, train=60, sweeps=200, samples=5, sweeps_lattice=5000),
 }  # fmt: skip
 
 
@@ -102,9 +106,10 @@ def couplings(rule: str, structs, size: str, seed: int, ctx: Context):
             jax.random.key(seed + 11), structs, J, sampler, steps=s["thermal"], box=box,
             chains=4, **_kwargs(),
         )  # fmt: skip
-        phase = learning.PCD(sampler, chains=4 * structs.m, sweeps=s["sweeps"])
+        phase = learning.PCD(sampler, chains=CHAINS * structs.m, sweeps=s["sweeps"],
+                             samples=s["samples"])  # fmt: skip
         model, _ = analog.memory.train_patch_couplings(
-            jax.random.key(seed + 13), model, data, phase, optax.adam(LR), s["train"],
+            jax.random.key(seed + 13), model, data, phase, optax.sgd(LR), s["train"],
             bound=BOUND,
         )  # fmt: skip
         J = model.couplings
@@ -168,7 +173,15 @@ def cases(size: str) -> list[Case]:
         for m in s["ms"]:
             params = {**common, "rule": rule, "m": m}
             if rule == "sleep_wake":
-                params.update(train=s["train"], sweeps=s["sweeps"], lr=LR, bound=BOUND)
+                params.update(
+                    train=s["train"],
+                    sweeps=s["sweeps"],
+                    samples=s["samples"],
+                    chains=CHAINS,
+                    optimizer="sgd",
+                    lr=LR,
+                    bound=BOUND,
+                )
             run = functools.partial(_run, rule, m, size, seed)
             out.append(Case(f"{rule} N={s['N']} m={m}", "molcomp", "physical", params, run, 1,
                             seed))  # fmt: skip

@@ -4,9 +4,13 @@ structures from thermalised configurations of them.
 Data: each structure placed perfectly assembled (`molcomp.particles.
 structure_configuration`) and thermalised by `molcomp.sample` with a particle sampler
 under reference couplings (e.g. the Hebbian ones). Model phase: particle chains
-(`learning.PCD`, started at the data). The gradient is `learning.estimate_grad`'s
+(`learning.PCD`, started at the data rows in turn, so each structure is held by as
+many chains as it has data rows). The gradient is `learning.estimate_grad`'s
 <dE/dJ>_data - <dE/dJ>_model (through the model's patch-contact statistics: exact in
-J, since dE/dJ = scale W), descended by an optax optimizer.
+J, since dE/dJ = scale W), descended by an optax optimizer. With few chains the
+estimate is mostly noise: plain SGD (`optax.sgd`) moves each coupling in proportion to
+its gradient, while adam normalises every step to about its learning rate, so noise
+alone then moves every coupling as far as a real signal would.
 
 Why not `learning.fit`: it runs its steps in jitted chunks, and a particle sampler's
 neighbour lists recover from overflow between `molcomp.sample` chunks on the host,
@@ -129,7 +133,9 @@ def train_patch_couplings(key, model: particles.PatchyMixture, data, model_phase
     - `key`: a `jax.random` key (step i uses `fold_in(key, i)`).
     - `model`: the `PatchyMixture` (only `couplings.params` train).
     - `data`: (M, n, 3) configurations (e.g. `thermalised_structures`) or a data phase.
-    - `model_phase`: `learning.PCD(sampler, chains, ...)` (particle chains).
+    - `model_phase`: `learning.PCD(sampler, chains, ...)` (particle chains; with
+      `start="data"` chain c starts at data row c mod M: a multiple of M chains holds
+      every row equally often).
     - `optimizer`: an optax `GradientTransformation`; `steps`: number of updates.
     - `bound`: None, or clip every coupling to [-bound, bound] after each update.
 
@@ -138,9 +144,9 @@ def train_patch_couplings(key, model: particles.PatchyMixture, data, model_phase
     **Example:**
 
     ```python
-    phase = learning.PCD(particles.Brownian(dt=2e-3), chains=8, sweeps=500)
+    phase = learning.PCD(particles.Brownian(dt=2e-3), chains=8, sweeps=100, samples=5)
     model, history = analog.memory.train_patch_couplings(
-        key, model, data, phase, optax.adam(0.05), steps=20, bound=2.0)
+        key, model, data, phase, optax.sgd(0.01), steps=30, bound=1.5)
     ```
     """
     check_key("key", key)
@@ -153,6 +159,8 @@ def train_patch_couplings(key, model: particles.PatchyMixture, data, model_phase
         bound = check_real("bound", bound, minimum=0.0, strict=True)
     phase = data if isinstance(data, learning.AbstractDataPhase) else Configurations(data)
     state = learning.init_state(jax.random.fold_in(key, steps), model, phase, model_phase)
+    if isinstance(model_phase, learning.PCD) and model_phase.start == "data":
+        state = _balanced_chains(model, phase, model_phase, state)
     params = model.couplings.params
     opt_state = optimizer.init(params)
     history = TrainingHistory()
@@ -169,3 +177,15 @@ def train_patch_couplings(key, model: particles.PatchyMixture, data, model_phase
         history.grad_norm.append(float(jnp.linalg.norm(g)))
         history.energy_gap.append(float(info.energy_gap))
     return model, history
+
+
+def _balanced_chains(model, phase, model_phase, state):
+    """Persistent chains started at the data rows in turn (chain c at row c mod M), not
+    at rows drawn with replacement: particle chains keep the structure they start in
+    for the whole run, so a random draw over-represents some structures in the model
+    phase for good, a bias of the gradient that no number of steps averages away (it
+    weakens the over-represented structures' bonds and deepens the others')."""
+    configs = phase.configs(state.data)
+    rows = np.arange(model_phase.chains) % configs.shape[0]
+    chains = model_phase.sampler.init(model, configs[rows])
+    return learning.PhaseState(state.data, chains)
