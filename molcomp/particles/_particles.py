@@ -38,6 +38,46 @@ def _positive(name, value) -> float:
     return check_real(name, value, minimum=0.0, strict=True)
 
 
+def check_species(species, q: int, source: str):
+    """`species` as int32 after checking (outside a trace) that it is a 1-D integer
+    array with values in [0, q); `source` says where q comes from (for the message)."""
+    if is_concrete(species):
+        s = np.asarray(species)
+        if s.ndim != 1 or s.size < 1 or not np.issubdtype(s.dtype, np.integer):
+            raise ValueError(f"species must be a 1-D integer array, got {s.dtype} shape {s.shape}")
+        if s.min() < 0 or s.max() >= q:
+            raise ValueError(
+                f"species must lie in [0, q) with q = {q} ({source}), got values in "
+                f"[{s.min()}, {s.max()}]"
+            )
+    return jnp.asarray(species, jnp.int32)
+
+
+def check_geometry(box, cutoff, sigma, onset, dims: tuple[int, ...]):
+    """(box, cutoff, onset) of a particle model in a periodic box: `dims` the allowed
+    numbers of sides, every side at least twice the cutoff (minimum image), and
+    sigma < onset < cutoff (the well minimum at sigma untouched by the cutoff; onset
+    defaults to (sigma + cutoff) / 2)."""
+    b = as_finite_float("box", box)
+    if b.ndim != 1 or b.shape[0] not in dims:
+        allowed = " or ".join(str(d) for d in dims)
+        raise ValueError(f"box must list {allowed} side lengths, got shape {b.shape}")
+    cutoff = _positive("cutoff", cutoff)
+    if np.any(b < 2 * cutoff):
+        raise ValueError(
+            f"box sides must be at least twice the cutoff ({2 * cutoff}), got box={b.tolist()}"
+        )
+    sig = _positive("sigma", sigma) if is_concrete(sigma) else None
+    onset = 0.5 * (sig + cutoff) if onset is None and sig else onset
+    onset = _positive("onset", onset)
+    if sig is not None and not sig < onset < cutoff:
+        raise ValueError(
+            f"need sigma < onset < cutoff (the well minimum at sigma must be untouched by the "
+            f"cutoff), got sigma={sig}, onset={onset}, cutoff={cutoff}"
+        )
+    return tuple(float(x) for x in b), cutoff, onset
+
+
 def well_shape(r, sigma, alpha):
     """w(r): 1 inside the core, the attractive Morse branch beyond sigma (in [0, 1])."""
     x = jnp.exp(-alpha * jnp.maximum(r - sigma, 0.0))
@@ -105,36 +145,8 @@ class ParticleMixture(AbstractEnergyModel):
                 raise ValueError("depth must be symmetric: depth[a, b] == depth[b, a]")
         self.depth = jnp.asarray(depth, jnp.float32)
         q = self.depth.shape[0]
-        if is_concrete(species):
-            s = np.asarray(species)
-            if s.ndim != 1 or s.size < 1 or not np.issubdtype(s.dtype, np.integer):
-                raise ValueError(
-                    f"species must be a 1-D integer array, got {s.dtype} shape {s.shape}"
-                )
-            if s.min() < 0 or s.max() >= q:
-                raise ValueError(
-                    f"species must lie in [0, q) with q = {q} (the size of depth), got values "
-                    f"in [{s.min()}, {s.max()}]"
-                )
-        self.species = jnp.asarray(species, jnp.int32)
-        b = as_finite_float("box", box)
-        if b.ndim != 1 or b.shape[0] not in (2, 3):
-            raise ValueError(f"box must list 2 or 3 side lengths, got shape {b.shape}")
-        self.cutoff = _positive("cutoff", cutoff)
-        if np.any(b < 2 * self.cutoff):
-            raise ValueError(
-                f"box sides must be at least twice the cutoff ({2 * self.cutoff}), got box="
-                f"{b.tolist()}"
-            )
-        self.box = tuple(float(x) for x in b)
-        sig = _positive("sigma", sigma) if is_concrete(sigma) else None
-        onset = 0.5 * (sig + self.cutoff) if onset is None and sig else onset
-        self.onset = _positive("onset", onset)
-        if sig is not None and not sig < self.onset < self.cutoff:
-            raise ValueError(
-                f"need sigma < onset < cutoff (the well minimum must be untouched by the "
-                f"cutoff), got sigma={sig}, onset={self.onset}, cutoff={self.cutoff}"
-            )
+        self.species = check_species(species, q, "the size of depth")
+        self.box, self.cutoff, self.onset = check_geometry(box, cutoff, sigma, onset, (2, 3))
         self.sigma = jnp.asarray(sigma, jnp.float32)
         self.core = jnp.asarray(core if not is_concrete(core) else _positive("core", core))
         self.alpha = jnp.asarray(alpha if not is_concrete(alpha) else _positive("alpha", alpha))

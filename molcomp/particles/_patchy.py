@@ -37,7 +37,7 @@ from jaxtyping import Array, Float, Int
 from .._model import AbstractEnergyModel
 from ..checks import as_finite_float, check_fraction, check_real, is_concrete
 from ..interactions._interactions import Couplings
-from ._particles import well_shape
+from ._particles import check_geometry, check_species, well_shape
 from ._patchy_kernels import nearest_patch, pair_rows, row_force
 
 Configuration = Float[Array, "n 3"]
@@ -118,31 +118,8 @@ class PatchyMixture(AbstractEnergyModel):
                 f"of shape (K/2, q, q)), got n_directions={couplings.n_directions}"
             )
         self.couplings = couplings
-        q = couplings.q
-        if is_concrete(species):
-            s = np.asarray(species)
-            if s.ndim != 1 or s.size < 1 or not np.issubdtype(s.dtype, np.integer):
-                raise ValueError(
-                    f"species must be a 1-D integer array, got {s.dtype} shape {s.shape}"
-                )
-            if s.min() < 0 or s.max() >= q:
-                raise ValueError(
-                    f"species must lie in [0, q) with q = {q} (the couplings' species), got "
-                    f"values in [{s.min()}, {s.max()}]"
-                )
-        self.species = jnp.asarray(species, jnp.int32)
-        b = as_finite_float("box", box)
-        if b.ndim != 1 or b.shape[0] != 2:
-            raise ValueError(
-                f"box must list 2 side lengths (PatchyMixture is 2-D), got shape {b.shape}"
-            )
-        self.cutoff = _positive("cutoff", cutoff)
-        if np.any(b < 2 * self.cutoff):
-            raise ValueError(
-                f"box sides must be at least twice the cutoff ({2 * self.cutoff}), got box="
-                f"{b.tolist()}"
-            )
-        self.box = tuple(float(x) for x in b)
+        self.species = check_species(species, couplings.q, "the couplings' species")
+        self.box, self.cutoff, self.onset = check_geometry(box, cutoff, sigma, onset, (2,))
         k = couplings.n_directions
         width = np.pi / (2 * k) if patch_width is None else patch_width
         self.patch_width = _positive("patch_width", width)
@@ -150,14 +127,6 @@ class PatchyMixture(AbstractEnergyModel):
             raise ValueError(
                 f"patch_width must be in (0, pi / K] = (0, {np.pi / k:.4g}] for K = {k} "
                 f"patches (wider patches would overlap), got {self.patch_width}"
-            )
-        sig = _positive("sigma", sigma) if is_concrete(sigma) else None
-        onset = 0.5 * (sig + self.cutoff) if onset is None and sig else onset
-        self.onset = _positive("onset", onset)
-        if sig is not None and not sig < self.onset < self.cutoff:
-            raise ValueError(
-                f"need sigma < onset < cutoff (the bond at r = sigma must be untouched by "
-                f"the cutoff), got sigma={sig}, onset={self.onset}, cutoff={self.cutoff}"
             )
 
         def param(name, value):
