@@ -69,15 +69,22 @@ def particle_exposure_increment(
     eta = check_real("eta", eta)
     contact = _positive("contact", model.sigma if contact is None else contact)
     width = _positive("width", 2.0 / model.alpha if width is None else width)
-    frames = model.check_state(positions, "positions")
+    frames, dt = exposure_frames(model, positions, dt, "positions")
+    return _increment(model, frames, dt, jnp.float32(eta), jnp.float32(contact), jnp.float32(width))
+
+
+def exposure_frames(model, configs, dt, name: str):
+    """(frames, dt): the frames a mixture was shown, validated by the model as (T, ...)
+    (one configuration becomes T = 1), and how long each was shown, a (T,) array of
+    finite durations >= 0 (a scalar applies to every frame)."""
+    frames = model.check_state(configs, name)
     frames = frames[None] if frames.ndim == 2 else frames
     dt = np.asarray(dt, np.float32)
     if dt.ndim > 1 or (dt.ndim == 1 and dt.shape[0] != frames.shape[0]):
         raise ValueError(f"dt must be a scalar or have shape ({frames.shape[0]},), got {dt.shape}")
     if not np.all(np.isfinite(dt) & (dt >= 0)):
         raise ValueError(f"dt must be finite and >= 0, got {dt}")
-    dt = jnp.broadcast_to(jnp.asarray(dt), frames.shape[:1])
-    return _increment(model, frames, dt, jnp.float32(eta), jnp.float32(contact), jnp.float32(width))
+    return frames, jnp.broadcast_to(jnp.asarray(dt), frames.shape[:1])
 
 
 @eqx.filter_jit

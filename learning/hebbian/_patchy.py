@@ -30,6 +30,8 @@ from molcomp.checks import check_real
 from molcomp.particles import PatchyMixture, structure_configuration
 from molcomp.structures import Structures
 
+from ._particle import exposure_frames
+
 
 def patchy_exposure_increment(model: PatchyMixture, configs, dt, eta) -> Float[Array, "h q q"]:
     """`Delta J_d[a, b] = -eta sum_t dt_t W_d[a, b](x_t)`, W the patch-contact weights.
@@ -47,14 +49,7 @@ def patchy_exposure_increment(model: PatchyMixture, configs, dt, eta) -> Float[A
     if not isinstance(model, PatchyMixture):
         raise TypeError(f"model must be a PatchyMixture, got {type(model).__name__}")
     eta = check_real("eta", eta)
-    frames = model.check_state(configs, "configs")
-    frames = frames[None] if frames.ndim == 2 else frames
-    dt = np.asarray(dt, np.float32)
-    if dt.ndim > 1 or (dt.ndim == 1 and dt.shape[0] != frames.shape[0]):
-        raise ValueError(f"dt must be a scalar or have shape ({frames.shape[0]},), got {dt.shape}")
-    if not np.all(np.isfinite(dt) & (dt >= 0)):
-        raise ValueError(f"dt must be finite and >= 0, got {dt}")
-    dt = jnp.broadcast_to(jnp.asarray(dt), frames.shape[:1])
+    frames, dt = exposure_frames(model, configs, dt, "configs")
     return _increment(model, frames, dt, jnp.float32(eta))
 
 
