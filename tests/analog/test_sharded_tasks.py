@@ -6,15 +6,8 @@ The runs happen in one subprocess with `XLA_FLAGS=--xla_force_host_platform_devi
 (the device count is fixed when JAX starts).
 """
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from host_devices import run_on_host_devices
 
 SCRIPT = r"""
 import json
@@ -86,18 +79,7 @@ print("RESULT" + json.dumps(out))
 @pytest.fixture(scope="module")
 def four_devices():
     """What SCRIPT found on four host devices."""
-    env = {
-        **os.environ,
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
-        "JAX_PLATFORMS": "cpu",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    run = subprocess.run(
-        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert run.returncode == 0, run.stderr[-4000:]
-    line = [x for x in run.stdout.splitlines() if x.startswith("RESULT")][-1]
-    got = json.loads(line.removeprefix("RESULT"))
+    got = run_on_host_devices(SCRIPT, 4)
     assert got["devices"] == 4
     return got
 

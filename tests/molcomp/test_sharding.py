@@ -6,22 +6,15 @@ The four-device checks run in a subprocess with four host CPU devices
 when JAX starts; the checks of arguments run here, on this process's devices.
 """
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from host_devices import run_on_host_devices
 
 import molcomp
 from molcomp import interactions, lattice
 from molcomp.sharding import chain_mesh, shard_batch, shard_chains
-
-ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = r"""
 import json
@@ -92,18 +85,7 @@ print("RESULT" + json.dumps(out))
 @pytest.fixture(scope="module")
 def four_devices():
     """What SCRIPT found on four host devices."""
-    env = {
-        **os.environ,
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
-        "JAX_PLATFORMS": "cpu",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    run = subprocess.run(
-        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert run.returncode == 0, run.stderr[-4000:]
-    line = [x for x in run.stdout.splitlines() if x.startswith("RESULT")][-1]
-    return json.loads(line.removeprefix("RESULT"))
+    return run_on_host_devices(SCRIPT, 4, timeout=300)
 
 
 BLOCKS = [[d, 2 * d, 2 * d + 2, [2, 64]] for d in range(4)]
