@@ -156,11 +156,12 @@ def _empty_sites(key, pattern, fraction: float, empty: int):
     return jnp.where(chosen, empty, pattern).astype(pattern.dtype)
 
 
-def _mixture_evaluate(key, memory, fraction, steps, probes):
+def _mixture_evaluate(key, memory, fraction, steps, probes, mesh=None):
     """Bond overlap of each probed structure's recall with that structure.
 
     Always runs `probes` recalls (rows beyond the k = min(probes, p) probed structures
-    repeat them and are dropped), so the batch shape does not change with the load."""
+    repeat them and are dropped), so the batch shape does not change with the load. With
+    a `mesh` (from `run --devices`) the recalls are split over its devices."""
     k = min(probes, memory.n_patterns)
     rows = jnp.arange(probes) % k
     k_cue, k_run = jax.random.split(key)
@@ -170,6 +171,8 @@ def _mixture_evaluate(key, memory, fraction, steps, probes):
         jax.random.split(k_cue, probes), targets, fraction, empty
     )
     keys = jax.random.split(k_run, probes)
+    if mesh is not None:
+        keys, cues = molcomp.sharding.shard_batch((keys, cues), mesh)
     configs = _kinetic_runs(keys, memory.model, memory.sampler, cues, steps, memory.max_events)
     overlaps = jax.vmap(memory.overlaps)(configs)  # (probes, p)
     return overlaps[jnp.arange(k), jnp.arange(k)]
@@ -250,6 +253,7 @@ def _run_mixture(kinetics: str, n: int, size: str, seed: int, ctx: Context):
     p_cap = _mixture_cap(n)
     steps = MIX_SWEEPS[size] if kinetics == "metropolis" else MIX_TIME * n
     build = _mixture_builder(n, kinetics, p_cap)
+    evaluate = functools.partial(_mixture_evaluate, mesh=ctx.mesh_for(PROBES[size]))
     key = jax.random.key(seed)
     alpha, seen, lower = search(
         key,
@@ -258,11 +262,11 @@ def _run_mixture(kinetics: str, n: int, size: str, seed: int, ctx: Context):
         _loads(p_cap, size == "smoke"),
         steps=steps,
         probes=PROBES[size],
-        evaluate=_mixture_evaluate,
+        evaluate=evaluate,
     )
     ctx.cache[NAME, "mixture", kinetics, n] = seen
     p = max(1, int(round(alpha * n)))
-    costs = _costs(key, build, _mixture_evaluate, p, steps, PROBES[size], False)
+    costs = _costs(key, build, evaluate, p, steps, PROBES[size], False)
     return _measure(alpha, seen, lower, n) + costs
 
 

@@ -1,6 +1,7 @@
-"""Task-level grids on a device mesh: recalls (`analog.memory`) and simulated
-classification (`analog.classifier.simulate`) spread over four host devices return what
-one device returns for the same key, with each device holding its block of runs.
+"""Task-level grids on a device mesh: recalls (`analog.memory`, and the capacity race's
+mixture probes) and simulated classification (`analog.classifier.simulate`) spread over
+four host devices return what one device returns for the same key, with each device
+holding its block of runs.
 
 The runs happen in one subprocess with `XLA_FLAGS=--xla_force_host_platform_device_count=4`
 (the device count is fixed when JAX starts).
@@ -42,6 +43,14 @@ out["recall"] = {
     "moved": bool(np.any(one.configs != np.asarray(cues))),
     "same_batch": bool(np.array_equal(np.asarray(configs), np.asarray(plain))),
     "shards": shards(configs),
+}
+# the capacity race's mixture entrant: its probes split over the devices
+from benchmarks import capacity_race
+ov_one = capacity_race._mixture_evaluate(key, memory, 0.5, 6, 8)
+ov_many = capacity_race._mixture_evaluate(key, memory, 0.5, 6, 8, mesh=mesh)
+out["capacity_race"] = {
+    "same": bool(np.array_equal(np.asarray(ov_one), np.asarray(ov_many))),
+    "k": int(ov_one.shape[0]),
 }
 try:
     analog.memory.seeded_recalls(key, memory, 6, 6, 2, mesh=mesh)
@@ -102,3 +111,8 @@ def test_classifier_images_sharded_equal_one_device(four_devices):
     assert got["same_configs"] and got["same_sizes"] and got["same_classes"]
     # keys and chemical potentials of the images, each split over all four devices
     assert got["placed"] == [[4, 4]]
+
+
+def test_capacity_race_mixture_probes_sharded_equal_one_device(four_devices):
+    # 8 probes of 2 stored structures: the 2 probed overlaps, equal on 1 and 4 devices
+    assert four_devices["capacity_race"] == {"same": True, "k": 2}
