@@ -4,7 +4,8 @@ The sleep-wake rule grad = <dE/dtheta>_data - <dE/dtheta>_model (the gradient of
 KL(P_data || Q_theta)) trains physical learners (molcomp's Potts and place models) and
 neural ones (`learning.neural`) with the same code: `estimate_grad` for one gradient
 from a data phase and a model phase, `fit` for a training loop over optax (with
-`Evaluation` and `Checkpointing` settings), `AIS` for ln Z beyond enumeration.
+`Evaluation` and `Checkpointing` settings; `clip_params` bounds the parameters), `AIS`
+for ln Z beyond enumeration.
 
 Submodules by topic: `neural` (Boltzmann machines, RBMs, a neural EBM, their
 samplers), `memory` (the recall protocol, Hopfield networks), `backprop` (backprop as
@@ -21,6 +22,7 @@ from . import memory as memory
 from . import neural as neural
 from . import response as response
 from ._ais import AIS as AIS
+from ._bound import clip_params as clip_params
 from ._clamp import Clamped as Clamped
 from ._estimator import PhaseState as PhaseState
 from ._estimator import energy_gap_grad as energy_gap_grad

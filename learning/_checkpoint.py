@@ -143,5 +143,12 @@ def load(directory: str, like, fp: str, optimizer: str = ""):
             f"(fingerprint {meta.get('fingerprint')} != {fp}); use another directory or "
             "delete it"
         )
-    tree = eqx.tree_deserialise_leaves(os.path.join(directory, meta["state_file"]), like)
+    try:
+        tree = eqx.tree_deserialise_leaves(os.path.join(directory, meta["state_file"]), like)
+    except RuntimeError as err:  # a leaf changed shape since init
+        raise ValueError(
+            f"checkpoint directory {directory!r} holds sampler state whose shapes differ "
+            "from a fresh run's (e.g. a neighbour list reallocated after an overflow); "
+            f"such a checkpoint cannot be resumed yet ({err})"
+        ) from err
     return int(meta["step"]), tree, meta["history"]

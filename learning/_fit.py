@@ -1,8 +1,10 @@
 """The training loop: sleep-wake gradients descended by an optax optimizer.
 
-Steps run in jitted chunks (`lax.fori_loop`) between evaluation and checkpoint points;
-the key of step i is `fold_in(key, i)`, so the result depends only on the key and the
-step index: a run resumed from a checkpoint reproduces the uninterrupted run.
+Steps run in jitted chunks (`lax.fori_loop`) between evaluation and checkpoint points,
+or one by one from Python when a phase's sampler recovers on the host
+(`AbstractSampler.host_recovery`: particle samplers); the key of step i is
+`fold_in(key, i)`, so the result depends only on the key and the step index: a run
+resumed from a checkpoint reproduces the uninterrupted run.
 `fit` is a top-level driver like `molcomp.sample`, so it is the one place in
 `learning` that jits. What to evaluate and where to checkpoint are settings objects,
 `Evaluation` and `Checkpointing`, each carrying only its own settings.
@@ -29,11 +31,11 @@ from molcomp.checks import check_key, check_positive_int
 
 from . import _checkpoint
 from ._ais import AIS
-from ._estimator import estimate_grad, init_state
-from ._finite import first_bad as _first_bad
+from ._estimator import init_state
 from ._finite import leaf_names as _leaf_names
 from ._finite import raise_non_finite as _raise_non_finite
 from ._phases import PCD, AbstractDataPhase, AbstractModelPhase, Observed
+from ._steps import host_chunk, needs_host, train_chunk
 from .exact import empirical_log_probs, kl_divergence
 
 
@@ -110,47 +112,6 @@ class Checkpointing(eqx.Module):
 
 
 @eqx.filter_jit
-def _train_chunk(
-    key,
-    carry,
-    start,
-    n,
-    static,
-    optimizer,
-    data_phase,
-    model_phase,
-    spec,
-    via_stats,
-    size,
-    check_finite,
-):
-    """n (<= size) training steps from step index `start`; with `check_finite`, also the
-    first step at which each gradient and each parameter leaf was non-finite."""
-
-    def one(i, c):
-        dyn, gn, gap, bad_g, bad_p = c
-        model, opt_state, ps = eqx.combine(dyn, static)
-        k = jax.random.fold_in(key, start + i)
-        grads, ps, info = estimate_grad(
-            k, model, data_phase, model_phase, ps, filter_spec=spec, via_statistics=via_stats
-        )
-        updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, spec))
-        model = eqx.apply_updates(model, updates)
-        if check_finite:  # static
-            bad_g = _first_bad(bad_g, grads, start + i)
-            bad_p = _first_bad(bad_p, eqx.filter(model, spec), start + i)
-        dyn, _ = eqx.partition((model, opt_state, ps), eqx.is_array)
-        gn = gn.at[i].set(optax.tree.norm(grads))
-        return dyn, gn, gap.at[i].set(info.energy_gap), bad_g, bad_p
-
-    zeros = jnp.full(size, jnp.nan, jnp.float32)
-    model = eqx.combine(carry, static)[0]
-    n_leaves = len(_leaf_names(eqx.filter(model, spec)))
-    none = jnp.full(n_leaves, -1, jnp.int32)
-    return jax.lax.fori_loop(0, n, one, (carry, zeros, zeros, none, none))
-
-
-@eqx.filter_jit
 def _exact_kl(observed_model, target_log_probs):
     return kl_divergence(target_log_probs, molcomp.exact.log_probabilities(observed_model))
 
@@ -164,9 +125,10 @@ def _data_phase(model, data):
     if isinstance(data, AbstractDataPhase):
         return data
     phase = Observed(data)
-    if phase.data.shape[1] != model.n_sites:
+    if phase.data.shape[1:] != tuple(model.state_shape):
+        shape = ", ".join(["m", *map(str, model.state_shape)])
         raise ValueError(
-            f"data must have shape (m, {model.n_sites}) for this model, got "
+            f"data must have shape ({shape}) for this model, got "
             f"{phase.data.shape}; for data over some of the variables pass a "
             "learning.ClampedChains"
         )
@@ -195,11 +157,16 @@ def fit(
 
     - `key`: a `jax.random` key (the run is a function of it and the step index).
     - `model`: an energy model; `sampler`: a molcomp-contract sampler of it.
-    - `data`: (m, n) configurations, or a data phase (`Observed(data, weights,
+    - `data`: (m, *state_shape) configurations (integer states, or real coordinates
+      for a continuous model such as a `PatchyMixture`), or a data phase (`Observed(data, weights,
       batch_size)`, `ClampedChains(values, clamp, sampler)` for data over some of the
       variables, e.g. an RBM's visibles).
     - `optimizer`: an optax `GradientTransformation`; `steps`: total steps.
-    - `model_phase`: default `PCD(sampler)`; `CD(sampler, k)` for CD-k.
+    - `model_phase`: default `PCD(sampler)`; `CD(sampler, k)` for CD-k. When a phase's
+      sampler has `host_recovery` (the particle samplers: neighbour lists reallocated
+      after an overflow), every step runs from Python (`estimate_grad`, whose chains go
+      through `molcomp.sample` with recovery, then the optax update) instead of in
+      compiled chunks; same keys, same history, evaluation and checkpoints.
     - `filter_spec`: which leaves train (default `model.trainable()`).
     - `via_statistics`: gradient path (see `energy_gap_grad`).
     - `evaluate`: an `Evaluation` (exact KL and AIS log-likelihood every k steps).
@@ -207,7 +174,8 @@ def fit(
     - `progress`: tqdm bar; default when stderr is a terminal.
     - `check_finite`: stop with a `FloatingPointError` naming the step and the leaf as
       soon as a gradient or a trainable parameter holds NaN/inf (checked every step on
-      the device, read once per chunk; False skips it).
+      the device, read once per chunk, or every step on the host path; False skips
+      it). Bound the parameters by chaining `clip_params` onto the optimizer.
 
     **Returns:** `(model, history)` with `history` a `FitHistory`.
 
@@ -271,7 +239,7 @@ def fit(
                 raise ValueError(f"the checkpoint holds step {start}, beyond steps={steps}")
 
     size = min(v for v in (eval_every, ckpt_every, 50) if v is not None)
-    dyn, static = eqx.partition(tree, eqx.is_array)
+    on_host = needs_host(data_phase, model_phase)
     leaf_names = _leaf_names(eqx.filter(model, spec))
     progress = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=steps, initial=start, disable=not progress, unit="step", leave=False)
@@ -282,27 +250,19 @@ def fit(
             [steps, start + size] + [(start // e + 1) * e for e in (eval_every, ckpt_every) if e]
         )
         t0 = time.perf_counter()
-        dyn, gn, gap, bad_g, bad_p = _train_chunk(
-            k_train,
-            dyn,
-            jnp.int32(start),
-            jnp.int32(stop - start),
-            static,
-            optimizer,
-            data_phase,
-            model_phase,
-            spec,
-            via_statistics,
-            size,
-            bool(check_finite),
-        )
-        gn, gap = np.asarray(gn), np.asarray(gap)  # waits for the chunk
+        args = (k_train, tree, start, stop - start, optimizer, data_phase, model_phase)
+        args += (spec, via_statistics, size, check_finite)
+        if on_host:
+            tree, gn, gap, bad_g, bad_p = host_chunk(*args, on_step=lambda: bar.update(1))
+        else:
+            tree, gn, gap, bad_g, bad_p = train_chunk(*args)  # waits for the chunk
+            bar.update(stop - start)
         if check_finite:
             _raise_non_finite(bad_g, bad_p, leaf_names)
         train_s += time.perf_counter() - t0
-        history.grad_norm += gn[: stop - start].tolist()
-        history.energy_gap += gap[: stop - start].tolist()
-        model = eqx.combine(dyn, static)[0]
+        history.grad_norm += gn.tolist()
+        history.energy_gap += gap.tolist()
+        model = tree[0]
         if eval_every and (stop % eval_every == 0 or stop == steps):
             key_eval = jax.random.fold_in(k_eval, stop)
             _evaluate(
@@ -310,14 +270,12 @@ def fit(
             )
         if checkpoint is not None and (stop == steps or (ckpt_every and stop % ckpt_every == 0)):
             history.seconds = train_s
-            tree = eqx.combine(dyn, static)
             _checkpoint.save(checkpoint.directory, stop, tree, history.to_dict(), fp, opt_text)
-        bar.update(stop - start)
-        bar.set_postfix(grad_norm=f"{gn[stop - start - 1]:.3g}")
+        bar.set_postfix(grad_norm=f"{gn[-1]:.3g}")
         start = stop
     bar.close()
     history.seconds = train_s
-    return eqx.combine(dyn, static)[0], history
+    return tree[0], history
 
 
 def _observed_model(model, evaluate, data_phase):

@@ -20,10 +20,17 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-import molcomp
 from molcomp import AbstractSampler
-from molcomp.checks import check_nonnegative_int, check_positive_int
+from molcomp.checks import check_positive_int
 
+from ._chains import (
+    chain_fields,
+    check_sampler,
+    check_start_configs,
+    mean_statistics,
+    run_chains,
+    start_chains,
+)
 from ._clamp import Clamped
 
 ONE = 1.0  # acceptance reported by a phase that runs no chains
@@ -38,19 +45,19 @@ def _check_weights(weights, m):
     return jnp.asarray(w / w.sum(), jnp.float32)
 
 
-def _check_data(data) -> Int[Array, "m n"]:
+def _check_data(data, *, discrete: bool = True) -> Array:
+    """Rows of configurations: (m, n) integer states, or (without `discrete`) floats of
+    any configuration shape (m, *state_shape), e.g. particle configurations (m, n, 3)."""
     arr = jnp.asarray(data)
-    if arr.ndim != 2 or arr.shape[0] < 1:
-        raise ValueError(f"data must have shape (m, n) with m >= 1, got {arr.shape}")
-    if not jnp.issubdtype(arr.dtype, jnp.integer):
-        raise TypeError(f"data must hold integer states, got dtype {arr.dtype}")
-    return arr.astype(jnp.int32)
-
-
-def _check_sampler(sampler) -> AbstractSampler:
-    if not isinstance(sampler, AbstractSampler):
-        raise TypeError(f"sampler must be a molcomp sampler, got {type(sampler).__name__}")
-    return sampler
+    if arr.ndim != 2 and (discrete or arr.ndim < 2) or arr.shape[0] < 1:
+        shape = "(m, n)" if discrete else "(m, n) or (m, n, dim)"
+        raise ValueError(f"data must have shape {shape} with m >= 1, got {arr.shape}")
+    if jnp.issubdtype(arr.dtype, jnp.integer):
+        return arr.astype(jnp.int32)
+    if discrete or not jnp.issubdtype(arr.dtype, jnp.floating):
+        what = "integer states" if discrete else "integer states or real coordinates"
+        raise TypeError(f"data must hold {what}, got dtype {arr.dtype}")
+    return arr.astype(jnp.float32)
 
 
 def _batch_size(batch_size):
@@ -62,26 +69,6 @@ def _rows(key, m: int, batch: int, weights):
     if weights is None:
         return jax.random.randint(key, (batch,), 0, m)
     return jax.random.choice(key, m, (batch,), p=weights)
-
-
-def _config(model, config):
-    return config
-
-
-def run_chains(key, model, sampler, state, *, warmup: int, samples: int, sweeps: int):
-    """`warmup` steps, then `samples` times: `sweeps` steps and record (`molcomp.sample`).
-
-    **Returns:** (state, configs (samples, chains, ...), mean acceptance).
-    """
-    k_warm, k_run = jax.random.split(key)
-    accepted = jnp.float32(0.0)
-    if warmup:
-        out = molcomp.sample(k_warm, model, sampler, state, warmup, progress=False)
-        state, accepted = out.state, warmup * jnp.mean(out.acceptance)
-    steps = samples * sweeps
-    out = molcomp.sample(k_run, model, sampler, state, steps, trace_fn=_config, progress=False)
-    acceptance = (accepted + steps * jnp.mean(out.acceptance)) / (warmup + steps)
-    return out.state, out.trace[sweeps - 1 :: sweeps], acceptance
 
 
 class AbstractDataPhase(eqx.Module):
@@ -117,7 +104,9 @@ class Observed(AbstractDataPhase):
 
     **Arguments:**
 
-    - `data`: (m, n) integer configurations.
+    - `data`: (m, *state_shape) configurations: integer site states (m, n) for a
+      discrete model, real coordinates for a continuous one (e.g. patchy-particle
+      configurations (m, n, 3)); validated by `model.check_state` at `init`.
     - `weights`: optional (m,) probabilities of the rows (e.g. an exact target
       distribution over a small state space); default uniform.
     - `batch_size`: rows per step (drawn with replacement, by weight); default all,
@@ -125,12 +114,12 @@ class Observed(AbstractDataPhase):
       computed once, at `init`, instead of every step.
     """
 
-    data: Int[Array, "m n"]
+    data: Int[Array, "m n"] | Float[Array, "m ..."]
     weights: Float[Array, " m"] | None
     batch_size: int | None = eqx.field(static=True)
 
     def __init__(self, data, weights=None, batch_size: int | None = None):
-        self.data = _check_data(data)
+        self.data = _check_data(data, discrete=False)
         self.weights = _check_weights(weights, self.data.shape[0])
         self.batch_size = _batch_size(batch_size)
 
@@ -186,7 +175,7 @@ class ClampedChains(AbstractDataPhase):
     batch_size: int | None = eqx.field(static=True)
 
     def __init__(self, data, clamp, sampler, *, sweeps=1, weights=None, batch_size=None):
-        self.sampler = Clamped(_check_sampler(sampler), clamp)
+        self.sampler = Clamped(check_sampler(sampler), clamp)
         self.clamp = self.sampler.clamp
         self.data = _check_data(data)
         width, n_clamped = self.data.shape[1], sum(self.clamp)
@@ -249,30 +238,6 @@ class AbstractModelPhase(eqx.Module):
         raise NotImplementedError
 
 
-def _chain_fields(phase, sampler, chains, sweeps, samples, warmup, start):
-    """Validate and set the fields shared by PCD and FreshChains."""
-    if start not in ("data", "random"):
-        raise ValueError(f"start must be 'data' or 'random', got {start!r}")
-    phase.sampler = _check_sampler(sampler)
-    phase.chains = check_positive_int("chains", chains)
-    phase.sweeps = check_positive_int("sweeps", sweeps)
-    phase.samples = check_positive_int("samples", samples)
-    phase.warmup = check_nonnegative_int("warmup", warmup)
-    phase.start = start
-
-
-def _start_chains(key, model, phase, data_configs):
-    if phase.start == "data":
-        rows = jax.random.randint(key, (phase.chains,), 0, data_configs.shape[0])
-        config = data_configs[rows]
-    else:
-        if not model.is_discrete:
-            raise ValueError("start='random' draws uniform site states: a discrete model only")
-        shape = (phase.chains, *model.state_shape)
-        config = jax.random.randint(key, shape, 0, model.n_states, jnp.int32)
-    return phase.sampler.init(model, config)
-
-
 def _run(key, model, phase, state):
     state, configs, acc = run_chains(
         key,
@@ -298,7 +263,14 @@ class PCD(AbstractModelPhase):
     - `sampler`: a molcomp-contract sampler for the model.
     - `chains`: number of chains (C).
     - `sweeps`, `samples`, `warmup`: see above (defaults 1, 1, 0).
-    - `start`: "data" (chains start at random data rows) or "random" (uniform states).
+    - `start`: where the chains start: "data" (data rows drawn at random, with
+      replacement), "rows" (chain c at data row c mod m: every row holds the same number
+      of chains when `chains` is a multiple of m), "random" (uniform site states,
+      discrete models) or an array of (chains, *state_shape) start configurations
+      (validated by `model.check_state` at `init`). Use "rows" when chains keep the
+      basin they start in (e.g. particle chains started at assembled structures): a
+      random draw then over-represents some rows in the model phase for good, a bias
+      of the gradient that no number of steps averages away.
     """
 
     sampler: AbstractSampler
@@ -306,14 +278,15 @@ class PCD(AbstractModelPhase):
     sweeps: int = eqx.field(static=True)
     samples: int = eqx.field(static=True)
     warmup: int = eqx.field(static=True)
-    start: str = eqx.field(static=True)
+    start: str | Array
 
     def __init__(self, sampler, chains=64, *, sweeps=1, samples=1, warmup=0, start="data"):
-        _chain_fields(self, sampler, chains, sweeps, samples, warmup, start)
+        chain_fields(self, sampler, chains, sweeps, samples, warmup, start)
 
     def init(self, key, model, data_configs):
-        """The persistent chains, started at data rows or uniform states."""
-        return _start_chains(key, model, self, data_configs)
+        """The persistent chains, started as `start` says."""
+        check_start_configs(model, self)
+        return start_chains(key, model, self, data_configs)
 
     def draw(self, key, model, state, data_configs, data_weights):
         """Advance the persistent chains and record."""
@@ -322,31 +295,33 @@ class PCD(AbstractModelPhase):
 
 
 class FreshChains(AbstractModelPhase):
-    """Chains restarted every step from `start` (uniform random states by default, or
-    random data rows), then `warmup` sweeps and `samples` records `sweeps` apart: the
-    protocol of thrml's `estimate_kl_grad`. Unbiased only as the warmup grows; PCD is
-    usually the better use of the same sweeps. Arguments as for `PCD`."""
+    """Chains restarted every step from `start` (uniform random states by default; or
+    random data rows, the rows in turn, or given configurations: see `PCD`), then
+    `warmup` sweeps and `samples` records `sweeps` apart: the protocol of thrml's
+    `estimate_kl_grad`. Unbiased only as the warmup grows; PCD is usually the better use
+    of the same sweeps. Arguments as for `PCD`."""
 
     sampler: AbstractSampler
     chains: int = eqx.field(static=True)
     sweeps: int = eqx.field(static=True)
     samples: int = eqx.field(static=True)
     warmup: int = eqx.field(static=True)
-    start: str = eqx.field(static=True)
+    start: str | Array
 
     def __init__(self, sampler, chains=64, *, sweeps=1, samples=1, warmup=0, start="random"):
-        _chain_fields(self, sampler, chains, sweeps, samples, warmup, start)
+        chain_fields(self, sampler, chains, sweeps, samples, warmup, start)
 
     def init(self, key, model, data_configs):
-        """No state (the sampler is checked against the model)."""
+        """No state (the sampler and any start configurations are checked)."""
         self.sampler.check_model(model)
+        check_start_configs(model, self)
         return None
 
     def draw(self, key, model, state, data_configs, data_weights):
         """Fresh chains, warmed up and recorded."""
         k_init, k_run = jax.random.split(key)
         rows = data_configs.reshape(-1, *data_configs.shape[2:])  # (K, C, n) -> (K C, n)
-        fresh = _start_chains(k_init, model, self, rows)
+        fresh = start_chains(k_init, model, self, rows)
         configs, _, acc = _run(k_run, model, self, fresh)
         return configs, None, state, acc
 
@@ -363,7 +338,7 @@ class CD(AbstractModelPhase):
     k: int = eqx.field(static=True)
 
     def __init__(self, sampler, k=1):
-        self.sampler = _check_sampler(sampler)
+        self.sampler = check_sampler(sampler)
         self.k = check_positive_int("k", k)
 
     def init(self, key, model, data_configs):
@@ -378,12 +353,3 @@ class CD(AbstractModelPhase):
             key, model, self.sampler, chains, warmup=0, samples=1, sweeps=self.k
         )
         return configs, data_weights, state, acc
-
-
-def mean_statistics(model, configs, weights=None):
-    """Weighted mean of `model.statistics` over a batch of configurations (m, ...)."""
-    stats = jax.vmap(model.statistics)(configs)
-    if weights is None:
-        return jax.tree_util.tree_map(lambda s: jnp.mean(s, axis=0), stats)
-    w = weights / jnp.sum(weights)
-    return jax.tree_util.tree_map(lambda s: jnp.tensordot(w, s, axes=1), stats)

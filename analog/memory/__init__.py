@@ -12,8 +12,8 @@ A `MixtureMemory` stores structures in a Potts mixture; a recall runs its kineti
   each species).
 - Continuous space: `seeded_particle_recalls` (patchy particles grown from a seed,
   `particle_seed`), `lattice_coverage` (the lattice read by the same criterion);
-  `train_patch_couplings` (sleep-wake on `thermalised_structures`, data phase
-  `Configurations`).
+  `train_patch_couplings` (sleep-wake on `thermalised_structures`: `learning.fit`
+  with a `learning.Observed` data phase of particle configurations).
 - Capacity: `mixture_capacity` (m_max where the success fraction crosses 90 %),
   `crossing`; `recall_times` (first-passage times of retrieval).
 """
@@ -29,8 +29,6 @@ from ._particle_recall import ParticleRecalls as ParticleRecalls
 from ._particle_recall import lattice_coverage as lattice_coverage
 from ._particle_recall import particle_seed as particle_seed
 from ._particle_recall import seeded_particle_recalls as seeded_particle_recalls
-from ._particle_training import Configurations as Configurations
-from ._particle_training import TrainingHistory as TrainingHistory
 from ._particle_training import thermalised_structures as thermalised_structures
 from ._particle_training import train_patch_couplings as train_patch_couplings
 from ._phase_map import PhasePoint as PhasePoint

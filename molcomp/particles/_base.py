@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -112,6 +113,7 @@ class AbstractParticleSampler(AbstractSampler):
     check_finite: eqx.AbstractVar[bool]
     min_separation: eqx.AbstractVar[float]
     state_type: eqx.AbstractClassVar[type]  # the class of its state (`ParticleState`, ...)
+    host_recovery: ClassVar[bool] = True  # neighbour lists are reallocated between chunks
 
     def __check_init__(self):
         check_real("dt", self.dt, minimum=0.0, strict=True)

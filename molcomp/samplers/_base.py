@@ -65,10 +65,16 @@ class AbstractSampler(eqx.Module):
     number of events samples its jump chain instead, whose law is pi(x) R(x) (R the
     total exit rate); it sets `invariant = False` and weights its observations by their
     expected holding times 1 / R through `observation_weight`. Replica exchange needs
-    invariant steps.
+    invariant steps. `host_recovery` (a class variable) says whether `recover` may
+    repair a chunk on the host, so that runs must not be compiled into a larger loop.
     """
 
     invariant: ClassVar[bool] = True
+    host_recovery: ClassVar[bool] = False
+    """Whether `recover` may repair a chunk on the host (e.g. reallocate a neighbour list
+    after an overflow). A run of such a sampler must go through `molcomp.sample` called
+    from Python, never inside a caller's own compiled loop; `learning.fit` then runs its
+    training steps on the host. Set by the particle samplers."""
 
     def check_model(self, model) -> None:
         """TypeError / ValueError unless this sampler can sample `model`."""

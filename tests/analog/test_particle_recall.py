@@ -88,9 +88,9 @@ def test_sleep_wake_step_follows_the_contact_statistics(structs, sampler):
     model = particles.PatchyMixture(zero, jnp.arange(4), BOX, **KW)  # particle i: species i
     placed = [particles.structure_configuration(structs, a, BOX) for a in range(2)]
     data = np.stack([config[np.argsort(species)] for species, config in placed])
-    phase = analog.memory.Configurations(data)
+    phase = learning.Observed(data)
     np.testing.assert_allclose(phase.init(None, model), jax.vmap(model.statistics)(data).mean(0))
-    pcd = learning.PCD(sampler, chains=4, sweeps=150)
+    pcd = learning.PCD(sampler, chains=4, sweeps=150, start="rows")
     trained, hist = analog.memory.train_patch_couplings(
         jax.random.key(2), model, data, pcd, optax.sgd(0.01), 1
     )
@@ -98,19 +98,23 @@ def test_sleep_wake_step_follows_the_contact_statistics(structs, sampler):
     designed = np.asarray(J.params) < 0
     assert np.all(P[designed] < 0) and np.all(P[~designed] >= -1e-6)  # float rounding
     assert len(hist.grad_norm) == 1 and hist.grad_norm[0] > 0
-    # The persistent chains start at the data rows in turn (one per structure here), so
-    # the model phase holds each structure as often as the data: after one Brownian
-    # step (rms displacement 0.06 sigma) the contacts barely change and the gradient is
-    # small (norm 1.6-3.3 measured over 6 keys). Rows drawn with replacement start both
-    # chains in one structure half the time: then the other structure's 4 bonds see
-    # scale * (1/2 - 0) = 5 and the norm is about 12 (11.9-13.0 measured); 6 splits them.
+    # With start="rows" the persistent chains start at the data rows in turn (one per
+    # structure here), so the model phase holds each structure as often as the data:
+    # after one Brownian step (rms displacement 0.06 sigma) the contacts barely change
+    # and the gradient is small (norm 1.6-3.3 measured over 6 keys). Rows drawn with
+    # replacement start both chains in one structure half the time: then the other
+    # structure's 4 bonds see scale * (1/2 - 0) = 5 and the norm is about 12 (11.9-13.0
+    # measured); 6 splits them.
     hebb = particles.PatchyMixture(J, jnp.arange(4), BOX, **KW)
-    one = learning.PCD(sampler, chains=2, sweeps=1)
+    one = learning.PCD(sampler, chains=2, sweeps=1, start="rows")
     for seed in range(3):
-        _, hist = analog.memory.train_patch_couplings(
-            jax.random.key(seed), hebb, data, one, optax.sgd(0.01), 1
+        bounded, hist = analog.memory.train_patch_couplings(
+            jax.random.key(seed), hebb, data, one, optax.sgd(0.01), 1, bound=0.9
         )
         assert hist.grad_norm[0] < 6.0, hist.grad_norm
+        # the box |J| <= 0.9 holds (up to one float rounding): the Hebbian -1 is clipped
+        P = np.asarray(bounded.couplings.params)
+        assert np.abs(P).max() <= 0.9 + 1e-6 and P.min() < -0.9 + 1e-6
 
 
 @pytest.mark.slow  # two reverse-mode compiles: 16-170 s on 2 busy cores

@@ -28,8 +28,12 @@ def test_data_of_the_wrong_shape(setup):
         _fit(potts, molcomp.BlockGibbs(), jnp.zeros((5, 8), jnp.int32), opt)
     with pytest.raises(ValueError, match=r"data must have shape \(m, n\)"):
         _fit(bm, learning.neural.SequentialGibbs(), jnp.zeros(4, jnp.int32), opt)
+    # Float rows are configurations of a continuous model: a discrete model refuses
+    # them when the phase is validated against it (at fit's start).
     with pytest.raises(TypeError, match="data must hold integer states"):
-        learning.Observed(jnp.zeros((3, 4)))
+        _fit(bm, learning.neural.SequentialGibbs(), jnp.zeros((3, 4)), opt)
+    with pytest.raises(TypeError, match="integer states or real coordinates"):
+        learning.Observed(jnp.zeros((3, 4), bool))
 
 
 def test_species_out_of_range(setup):
