@@ -11,7 +11,8 @@ A `MixtureMemory` stores structures in a Potts mixture; a recall runs its kineti
   `PhasePoint` each), `majority_phase`, `site_structures` (which structure places
   each species).
 - Continuous space: `seeded_particle_recalls` (patchy particles grown from a seed,
-  `particle_seed`), `lattice_coverage` (the lattice read by the same criterion);
+  `particle_seed`; `crosstalk_bonds`: wrong bonds that another structure designs),
+  `lattice_coverage` (the lattice read by the same criterion);
   `train_patch_couplings` (sleep-wake on `thermalised_structures`: `learning.fit`
   with a `learning.Observed` data phase of particle configurations).
 - Capacity: `mixture_capacity` (m_max where the success fraction crosses 90 %),
@@ -26,6 +27,7 @@ from ._mixture import MixtureMemory as MixtureMemory
 from ._mixture import enrich as enrich
 from ._mixture import seed as seed
 from ._particle_recall import ParticleRecalls as ParticleRecalls
+from ._particle_recall import crosstalk_bonds as crosstalk_bonds
 from ._particle_recall import lattice_coverage as lattice_coverage
 from ._particle_recall import particle_seed as particle_seed
 from ._particle_recall import seeded_particle_recalls as seeded_particle_recalls

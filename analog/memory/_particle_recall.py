@@ -109,6 +109,8 @@ class ParticleRecalls:
     - `coverage`: (runs,) fraction of the seeded structure in its largest correctly
       bonded cluster; `error`, `chimera`: as in `molcomp.particles.patch_readout`.
     - `success`: coverage >= level; `fraction`: their mean (`recall_success`).
+    - `crosstalk`: (runs,) bonds designed by another stored structure but not by the
+      seeded one (`crosstalk_bonds`): wrong attachments the couplings themselves favour.
     """
 
     alphas: np.ndarray
@@ -119,6 +121,7 @@ class ParticleRecalls:
     chimera: np.ndarray
     success: np.ndarray
     fraction: float
+    crosstalk: np.ndarray
 
 
 def seeded_particle_recalls(
@@ -196,7 +199,29 @@ def seeded_particle_recalls(
         chimera=np.array([r.chimera for r in reads]),
         success=success,
         fraction=float(np.mean(success)),
+        crosstalk=np.array(
+            [crosstalk_bonds(structs, species, p, a) for p, a in zip(partners, alphas)]
+        ),
     )
+
+
+def crosstalk_bonds(structs: st.Structures, species, partners, alpha: int) -> int:
+    """The bonds of a patchy configuration that another stored structure designs but
+    structure `alpha` does not: a particle held at a wrong place by a bond that the
+    couplings make as strong as a right one (a stored bond is a stored bond).
+
+    **Arguments:**
+
+    - `structs`: the stored `Structures`; `species`: (n,) species of the particles.
+    - `partners`: (n, K) partner at each patch or -1 (`PatchyMixture.patch_bonds`).
+    - `alpha`: the structure sought.
+
+    **Returns:** the number of such bonds (each bond counted once).
+    """
+    if not 0 <= int(alpha) < structs.m:
+        raise ValueError(f"alpha must be in [0, {structs.m}), got {alpha}")
+    _, _, member = particles.patch_bond_list(structs, species, partners)
+    return int(np.sum(member.any(axis=1) & ~member[:, int(alpha)]))
 
 
 def lattice_coverage(structs: st.Structures, configs, alphas) -> np.ndarray:

@@ -61,11 +61,26 @@ def test_full_seed_is_kept_with_bonds_and_lost_without(structs, sampler):
     common = dict(runs=2, steps=400, k=2, copies=1, box=BOX, chunk=200, **KW)
     held = analog.memory.seeded_particle_recalls(jax.random.key(0), structs, J, sampler, **common)
     assert held.fraction == 1.0 and held.success.shape == (4,)
+    np.testing.assert_array_equal(held.crosstalk, 0)  # each holds only its own bonds
     np.testing.assert_array_equal(held.alphas, [0, 0, 1, 1])
     zero = molcomp.Couplings.oriented(jnp.zeros_like(J.params))
     lost = analog.memory.seeded_particle_recalls(jax.random.key(0), structs, zero, sampler,
                                                  **common)  # fmt: skip
     assert lost.fraction == 0.0 and lost.coverage.max() < 0.9
+
+
+def test_crosstalk_bonds_of_a_placed_structure(structs):
+    # structure 1 is structure 0 turned by 180 degrees: none of its 4 oriented bonds is
+    # one of structure 0's, so all 4 are crosstalk when structure 0 is sought, none
+    # when structure 1 is
+    J = learning.hebbian.clipped_or(structs, 1.0)
+    species, config = particles.structure_configuration(structs, 1, BOX)
+    model = particles.PatchyMixture(J, jnp.asarray(species), BOX, **KW)
+    partners = np.asarray(model.patch_bonds(jnp.asarray(config)))
+    assert analog.memory.crosstalk_bonds(structs, species, partners, 0) == 4
+    assert analog.memory.crosstalk_bonds(structs, species, partners, 1) == 0
+    with pytest.raises(ValueError, match="alpha"):
+        analog.memory.crosstalk_bonds(structs, species, partners, 2)
 
 
 def test_lattice_coverage(structs):
