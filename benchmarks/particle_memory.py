@@ -20,7 +20,10 @@ Rules: `hebbian`: clipped OR, J = -1 on every designed bond. `sleep_wake`: the s
 couplings trained by `analog.memory.train_patch_couplings` - data: every structure
 placed and thermalised (`thermal` Brownian steps under the Hebbian couplings, 4 per
 structure); model phase: `learning.PCD` particle chains (CHAINS per structure, started
-at the data rows in turn, `samples` records `sweeps` steps apart per update); `train`
+at the data rows in turn: `start="rows"`, `samples` records `sweeps` steps apart per
+update; 1200 steps = 2.4 time units, so the edges of an assembled structure fluctuate
+between records - at 100 steps the records were nearly copies and the gradient mostly
+noise, which cost m = 4 a quarter of its successes); `train`
 plain SGD updates (learning rate LR: a coupling moves LR * EPS per update per unit
 difference of contact frequency, so small gradients give small steps; adam would move
 every coupling by about LR whatever its gradient), couplings kept in [-BOUND, BOUND],
@@ -33,7 +36,7 @@ ideal-gas chemical potential at the same concentration per site), Metropolis
 (neighbour proposal) for `sweeps_lattice` sweeps from the same k x k seed, read by
 the same coverage criterion (`analog.memory.lattice_coverage`).
 
-Throughput: P1's `_patchy_throughput` cases (`particle_steps_per_s`, `model` patchy /
+Throughput: the `_patchy_throughput` cases (`particle_steps_per_s`, `model` patchy /
 isotropic, dim 2, N = 1000 and 10^4).
 
 Run alone: `python -m benchmarks run --only particle_memory [--quick | --smoke]`.
@@ -55,13 +58,14 @@ import learning
 import molcomp
 from molcomp import particles
 
+from . import _patchy_throughput
 from ._harness import Case, Context, Measurement
 
 NAME = "particle_memory"
 DESCRIPTION = "patchy-particle multifarious memory: seeded recall, Hebbian vs sleep-wake"
 RULES = ("hebbian", "sleep_wake")
 EPS, WIDTH, ALPHA, DT, SKIN = 8.0, 0.785, 3.0, 2e-3, 1.0
-LR, BOUND, CHAINS = 0.01, 1.5, 8
+LR, BOUND, CHAINS = 0.01, 1.5, 4
 LEVEL = 0.9
 # N species; ms structures; runs per structure; steps: recall budget (x DT time
 # units); box side (sigma); copies per species; k seed side; thermal / train / sweeps /
@@ -70,10 +74,10 @@ LEVEL = 0.9
 SIZES = {
     "smoke": dict(N=4, ms=(2,), runs=1, steps=100, box=6.0, copies=1, k=1, thermal=20,
                   train=1, sweeps=10, samples=1, sweeps_lattice=10),
-    "quick": dict(N=16, ms=(1, 2, 3, 4), runs=4, steps=60_000, box=8.0, copies=1, k=3,
-                  thermal=2000, train=30, sweeps=100, samples=5, sweeps_lattice=2000),
-    "full": dict(N=36, ms=(1, 2, 3, 4), runs=10, steps=200_000, box=11.0, copies=1, k=4,
-                 thermal=4000, train=60, sweeps=200, samples=5, sweeps_lattice=5000),
+    "quick": dict(N=16, ms=(1, 2, 3, 4), runs=6, steps=180_000, box=8.0, copies=1, k=3,
+                  thermal=2000, train=30, sweeps=1200, samples=5, sweeps_lattice=2000),
+    "full": dict(N=36, ms=(1, 2, 3, 4), runs=10, steps=400_000, box=11.0, copies=1, k=4,
+                 thermal=4000, train=60, sweeps=2400, samples=5, sweeps_lattice=5000),
 }  # fmt: skip
 
 
@@ -107,7 +111,7 @@ def couplings(rule: str, structs, size: str, seed: int, ctx: Context):
             chains=4, **_kwargs(),
         )  # fmt: skip
         phase = learning.PCD(sampler, chains=CHAINS * structs.m, sweeps=s["sweeps"],
-                             samples=s["samples"])  # fmt: skip
+                             samples=s["samples"], start="rows")  # fmt: skip
         model, _ = analog.memory.train_patch_couplings(
             jax.random.key(seed + 13), model, data, phase, optax.sgd(LR), s["train"],
             bound=BOUND,
@@ -151,11 +155,16 @@ def _run(rule: str, m: int, size: str, seed: int, ctx: Context):
     lattice = _lattice_success(structs, J, size, seed)
     _say(
         f"{rule} N={s['N']} m={m}: success {out.fraction:.2f} (median coverage "
-        f"{np.median(out.coverage):.2f}, chimeras {out.chimera.mean():.2f}), lattice "
+        f"{np.median(out.coverage):.2f}, chimeras {out.chimera.mean():.2f}, crosstalk bonds "
+        f"{out.crosstalk.mean():.1f}), lattice "
         f"{lattice:.2f}; couplings {t1 - t0:.0f} s, recalls {t2 - t1:.0f} s"
     )
+    # per-run outcomes (params are scalars: comma-separated strings): both rules
+    # recall from the same starts (same key), so they are compared run by run (paired)
     extra = {"median_coverage": float(np.median(out.coverage)),
-             "chimera_fraction": float(out.chimera.mean())}  # fmt: skip
+             "chimera_fraction": float(out.chimera.mean()),
+             "successes": ",".join(map(str, out.success.astype(int).tolist())),
+             "crosstalk_bonds": ",".join(map(str, out.crosstalk.tolist()))}  # fmt: skip
     return [
         Measurement("recall_success", out.fraction, "fraction", True, extra),
         Measurement("lattice_recall_success", lattice, "fraction", True),
@@ -185,15 +194,5 @@ def cases(size: str) -> list[Case]:
             run = functools.partial(_run, rule, m, size, seed)
             out.append(Case(f"{rule} N={s['N']} m={m}", "molcomp", "physical", params, run, 1,
                             seed))  # fmt: skip
-    out.extend(_throughput_cases(size))
+    out.extend(_patchy_throughput.throughput_cases(size))  # particle_steps_per_s
     return out
-
-
-def _throughput_cases(size: str) -> list[Case]:
-    """`particle_steps_per_s` of patchy and isotropic Brownian dynamics (P1's
-    `_patchy_throughput.throughput_cases`), when that module is there."""
-    try:
-        from . import _patchy_throughput
-    except ImportError:  # pragma: no cover - the throughput module ships separately
-        return []
-    return list(_patchy_throughput.throughput_cases(size))

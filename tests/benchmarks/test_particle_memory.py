@@ -19,3 +19,9 @@ def test_smoke_run_emits_every_record(smoke_records):
             assert r["params"]["N"] == size["N"]
             assert 0.0 <= r["value"] <= 1.0 and r["higher_is_better"]
             assert all(isinstance(v, str | int | float) for v in r["params"].values()), r
+            if metric == "recall_success":  # per-run outcomes agree with the fraction
+                runs = size["runs"] * r["params"]["m"]
+                wins = [int(x) for x in r["params"]["successes"].split(",")]
+                cross = [int(x) for x in r["params"]["crosstalk_bonds"].split(",")]
+                assert len(wins) == len(cross) == runs and set(wins) <= {0, 1}
+                assert sum(wins) / runs == pytest.approx(r["value"]) and min(cross) >= 0
