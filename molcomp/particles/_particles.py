@@ -38,6 +38,13 @@ def _positive(name, value) -> float:
     return check_real(name, value, minimum=0.0, strict=True)
 
 
+def positive_param(name: str, value):
+    """A float32 model parameter, checked > 0 when concrete (a traced value, e.g. under
+    `jax.grad`, passes unchecked)."""
+    value = _positive(name, value) if is_concrete(value) else value
+    return jnp.asarray(value, jnp.float32)
+
+
 def check_species(species, q: int, source: str):
     """`species` as int32 after checking (outside a trace) that it is a 1-D integer
     array with values in [0, q); `source` says where q comes from (for the message)."""
@@ -148,9 +155,7 @@ class ParticleMixture(AbstractEnergyModel):
         self.species = check_species(species, q, "the size of depth")
         self.box, self.cutoff, self.onset = check_geometry(box, cutoff, sigma, onset, (2, 3))
         self.sigma = jnp.asarray(sigma, jnp.float32)
-        self.core = jnp.asarray(core if not is_concrete(core) else _positive("core", core))
-        self.alpha = jnp.asarray(alpha if not is_concrete(alpha) else _positive("alpha", alpha))
-        self.core, self.alpha = self.core.astype(jnp.float32), self.alpha.astype(jnp.float32)
+        self.core, self.alpha = positive_param("core", core), positive_param("alpha", alpha)
 
     @property
     def n_species(self) -> int:

@@ -37,15 +37,11 @@ from jaxtyping import Array, Float, Int
 from .._model import AbstractEnergyModel
 from ..checks import as_finite_float, check_fraction, check_real, is_concrete
 from ..interactions._interactions import Couplings
-from ._particles import check_geometry, check_species, well_shape
+from ._particles import check_geometry, check_species, positive_param, well_shape
 from ._patchy_kernels import nearest_patch, pair_rows, row_force
 
 Configuration = Float[Array, "n 3"]
 PATCH_COUNTS = (4, 6)
-
-
-def _positive(name, value) -> float:
-    return check_real(name, value, minimum=0.0, strict=True)
 
 
 class PatchyMixture(AbstractEnergyModel):
@@ -122,19 +118,14 @@ class PatchyMixture(AbstractEnergyModel):
         self.box, self.cutoff, self.onset = check_geometry(box, cutoff, sigma, onset, (2,))
         k = couplings.n_directions
         width = np.pi / (2 * k) if patch_width is None else patch_width
-        self.patch_width = _positive("patch_width", width)
+        self.patch_width = check_real("patch_width", width, minimum=0.0, strict=True)
         if self.patch_width > np.pi / k * (1 + 1e-6):
             raise ValueError(
                 f"patch_width must be in (0, pi / K] = (0, {np.pi / k:.4g}] for K = {k} "
                 f"patches (wider patches would overlap), got {self.patch_width}"
             )
-
-        def param(name, value):
-            value = _positive(name, value) if is_concrete(value) else value
-            return jnp.asarray(value, jnp.float32)
-
-        self.scale, self.sigma = param("scale", scale), param("sigma", sigma)
-        self.core, self.alpha = param("core", core), param("alpha", alpha)
+        self.scale, self.sigma = positive_param("scale", scale), positive_param("sigma", sigma)
+        self.core, self.alpha = positive_param("core", core), positive_param("alpha", alpha)
 
     # ---- structure ----------------------------------------------------------------
     @property
